@@ -1,0 +1,165 @@
+"""Status and deadline maths: pure functions of a check's stored fields and `now`.
+
+Nothing here queries the database. `alert_after` (what the scan polls) is
+`going_down_after(check)`, stored after every write that changes its inputs.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from cronsim import CronSim, CronSimError
+from oncalendar import OnCalendar, OnCalendarError
+
+from checks.models import Kind, Status
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+# Upstream's legacy names, mapped to what they became.
+LEGACY_TZ = {"Europe/Kiev": "Europe/Kyiv", "UCT": "Etc/UTC", "CET": "Europe/Brussels"}
+ALL_TIMEZONES = frozenset(available_timezones()) | {"UTC"}
+
+
+class ScheduledCheck(Protocol):
+    """The fields of a Check that status maths reads (a Check or a test stand-in)."""
+
+    kind: str
+    status: str
+    timeout: timedelta
+    grace: timedelta
+    schedule: str
+    tz: str
+    last_ping: datetime | None
+    last_start: datetime | None
+    new_deadline: datetime | None
+
+
+class ScheduleError(ValueError):
+    """A cron/OnCalendar expression or time zone that cannot be used."""
+
+
+def canonical_tz(tz: str) -> str:
+    """The time zone name to store, or ScheduleError if it is not a known zone."""
+    tz = LEGACY_TZ.get(tz, tz)
+    if tz not in ALL_TIMEZONES:
+        raise ScheduleError(f"{tz!r} is not a valid time zone")
+    return tz
+
+
+def is_cron(schedule: str) -> bool:
+    """One line of exactly five fields is cron; anything else is OnCalendar."""
+    return "\n" not in schedule.strip() and len(schedule.split()) == 5
+
+
+def schedule_kind(schedule: str) -> Kind:
+    return Kind.CRON if is_cron(schedule) else Kind.ONCALENDAR
+
+
+def _zone(tz: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(LEGACY_TZ.get(tz, tz))
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def iter_schedule(
+    kind: str, schedule: str, tz: str, after: datetime
+) -> Iterator[datetime]:
+    """Matches of a cron/OnCalendar schedule strictly after `after`, in UTC.
+
+    Cron is evaluated at minute resolution in `tz`; cronsim handles DST gaps and
+    repeated hours. OnCalendar lines may carry their own zone, else `tz` applies.
+    """
+    local = after.astimezone(_zone(tz))
+    it: Iterator[datetime] = (
+        CronSim(schedule, local) if kind == Kind.CRON else OnCalendar(schedule, local)
+    )
+    for moment in it:
+        if moment > after:
+            yield moment.astimezone(UTC)
+
+
+def validate_schedule(schedule: str) -> Kind:
+    """The kind of a schedule; ScheduleError if it never fires or does not parse."""
+    kind = schedule_kind(schedule)
+    start = datetime(2000, 1, 1, tzinfo=UTC)
+    try:
+        next(iter_schedule(kind, schedule, "UTC", start))
+    except (CronSimError, OnCalendarError, StopIteration, ValueError, KeyError) as e:
+        label = "cron" if kind == Kind.CRON else "OnCalendar"
+        raise ScheduleError(f"{schedule!r} is not a valid {label} expression") from e
+    return kind
+
+
+def next_runs(
+    kind: str, schedule: str, tz: str, after: datetime, count: int = 5
+) -> list[datetime]:
+    """The next `count` expected times (for previews); fewer when the schedule ends."""
+    runs: list[datetime] = []
+    for moment in iter_schedule(kind, schedule, tz, after):
+        runs.append(moment)
+        if len(runs) == count:
+            break
+    return runs
+
+
+def _next_expected(check: ScheduledCheck) -> datetime | None:
+    """When the next success ping is due, for an up check (None: never)."""
+    assert check.last_ping is not None  # noqa: S101 - callers check status == up
+    if check.kind == Kind.SIMPLE:
+        return check.last_ping + check.timeout
+    try:
+        return next(
+            iter_schedule(check.kind, check.schedule, check.tz, check.last_ping)
+        )
+    except (CronSimError, OnCalendarError, StopIteration, ValueError, KeyError):
+        return None
+
+
+def grace_start(check: ScheduledCheck, *, with_started: bool = True) -> datetime | None:
+    """The moment a check becomes late (API `next_ping`); None when nothing is due.
+
+    A running check (last_start set) is due at last_start at the latest, so a run
+    that outlives its grace goes down even while the check is new or paused.
+    """
+    result: datetime | None = None
+    if check.status == Status.UP and check.last_ping is not None:
+        result = _next_expected(check)
+    if with_started and check.last_start is not None and check.status != Status.DOWN:
+        result = check.last_start if result is None else min(result, check.last_start)
+    return result
+
+
+def going_down_after(check: ScheduledCheck) -> datetime | None:
+    """The deadline: the moment the check goes down without further pings."""
+    start = grace_start(check)
+    deadline = start + check.grace if start is not None else None
+    if check.status == Status.NEW and check.new_deadline is not None:
+        deadline = (
+            check.new_deadline
+            if deadline is None
+            else min(deadline, check.new_deadline)
+        )
+    return deadline
+
+
+def status_at(
+    check: ScheduledCheck, now: datetime, *, with_started: bool = False
+) -> Status:
+    """What the dashboard and API show at `now`; may be ahead of the stored status."""
+    if check.last_start is not None:
+        if now >= check.last_start + check.grace:
+            return Status.DOWN
+        if with_started:
+            return Status.STARTED
+    if check.status == Status.NEW and check.new_deadline is not None:
+        return Status.DOWN if now >= check.new_deadline else Status.NEW
+    if check.status != Status.UP:
+        return Status(check.status)
+    due = grace_start(check, with_started=False)
+    if due is None or now < due:
+        return Status.UP
+    return Status.GRACE if now < due + check.grace else Status.DOWN

@@ -1,0 +1,389 @@
+"""Writes: every change to checks, pings and flips goes through these functions.
+
+Keyword-only arguments, one transaction each; views, forms, tasks and commands
+call them and hold no rules of their own.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from checks import schedule
+from checks.models import (
+    ApiKey,
+    Channel,
+    Check,
+    Flip,
+    Ping,
+    PingKind,
+    Profile,
+    Project,
+    Reason,
+    RetiredSlug,
+    Status,
+    key_digest,
+    new_ping_key,
+)
+
+log = logging.getLogger(__name__)
+
+# Prune a check's ping log after every this many pings (off the ping's transaction).
+PRUNE_EVERY = 100
+# Start and finish pings further apart than this are not one run.
+MAX_DURATION = timedelta(hours=72)
+
+
+@dataclass(frozen=True)
+class PingData:
+    """What a client sent: the requested action and the request's details."""
+
+    action: PingKind = PingKind.SUCCESS
+    exitstatus: int | None = None
+    rid: uuid.UUID | None = None
+    scheme: str = "http"
+    remote_addr: str | None = None
+    method: str = "GET"
+    ua: str = ""
+    body: bytes = b""
+    # Email pings classify by subject/body filters instead of the HTTP body filter.
+    email_subject: str | None = None
+    email_text: str | None = None
+
+
+def match_keywords(text: str, keywords: str) -> bool:
+    """True if any comma-separated keyword is a (case-sensitive) substring of text."""
+    return any(kw and kw in text for kw in (k.strip() for k in keywords.split(",")))
+
+
+def _classify_text(check: Check, text: str) -> PingKind:
+    if match_keywords(text, check.failure_kw):
+        return PingKind.FAIL
+    if match_keywords(text, check.success_kw):
+        return PingKind.SUCCESS
+    if match_keywords(text, check.start_kw):
+        return PingKind.START
+    return PingKind.FAIL if check.filter_default_fail else PingKind.IGNORED
+
+
+def classify(check: Check, ping: PingData) -> PingKind:
+    """The action a ping takes on this check (spec 2.2, 2.3, 2.6 precedence)."""
+    if check.status == Status.PAUSED and check.manual_resume:
+        return PingKind.IGNORED
+    action = ping.action
+    if ping.exitstatus is not None and ping.exitstatus > 0:
+        action = PingKind.FAIL
+    if ping.email_subject is None:
+        if check.methods == "POST" and ping.method != "POST":
+            return PingKind.IGNORED
+        if check.filter_http_body:
+            # Invalid UTF-8 is read leniently: upstream answers 500 here.
+            return _classify_text(check, ping.body.decode(errors="replace"))
+        return action
+    texts = []
+    if check.filter_subject:
+        texts.append(ping.email_subject)
+    if check.filter_body and ping.email_text is not None:
+        texts.append(ping.email_text)
+    if texts:
+        return _classify_text(check, "\n".join(texts))
+    return action
+
+
+def _apply_ping(
+    check: Check, kind: PingKind, ping: PingData, now: datetime
+) -> Flip | None:
+    """Update the locked check in memory for one ping; the flip to insert, if any."""
+    flip = None
+    if kind == PingKind.START:
+        check.last_start = now
+        check.last_start_rid = ping.rid
+    elif kind in (PingKind.SUCCESS, PingKind.FAIL):
+        check.last_ping = now
+        check.last_duration = None
+        if check.last_start is not None:
+            if check.last_start_rid == ping.rid:
+                if now - check.last_start < MAX_DURATION:
+                    check.last_duration = now - check.last_start
+                check.last_start = None
+                check.last_start_rid = None
+            elif kind == PingKind.FAIL or ping.rid is None:
+                check.last_start = None
+                check.last_start_rid = None
+        new_status = Status.DOWN if kind == PingKind.FAIL else Status.UP
+        if check.status != new_status:
+            reason = Reason.FAIL if kind == PingKind.FAIL else Reason.NONE
+            flip = Flip(
+                owner=check,
+                created=now,
+                old_status=check.status,
+                new_status=new_status,
+                reason=reason,
+            )
+            check.status = new_status
+    check.n_pings += 1
+    check.has_confirmation_link = b"confirm" in ping.body.lower()
+    check.alert_after = schedule.going_down_after(check)
+    return flip
+
+
+PING_UPDATE_FIELDS = [
+    "last_start",
+    "last_start_rid",
+    "last_ping",
+    "last_duration",
+    "status",
+    "n_pings",
+    "has_confirmation_link",
+    "alert_after",
+]
+
+
+def record_ping(*, check: Check, ping: PingData, now: datetime) -> Ping:
+    """Apply one ping to a check locked by the caller's transaction and log it."""
+    kind = classify(check, ping)
+    flip = _apply_ping(check, kind, ping, now)
+    check.save(update_fields=PING_UPDATE_FIELDS)
+    if flip is not None:
+        flip.save()
+    saved = Ping.objects.create(
+        owner=check,
+        n=check.n_pings,
+        created=now,
+        kind=kind,
+        scheme=ping.scheme,
+        remote_addr=ping.remote_addr,
+        method=ping.method,
+        ua=ping.ua,
+        body=ping.body or None,
+        exitstatus=ping.exitstatus,
+        rid=ping.rid,
+    )
+    if check.n_pings % PRUNE_EVERY == 0:
+        check_id = check.id
+        transaction.on_commit(lambda: _enqueue_prune(check_id))
+    return saved
+
+
+def _enqueue_prune(check_id: int) -> None:
+    # Pruning is housekeeping: a broker outage must not fail an acknowledged ping.
+    from checks import tasks
+
+    try:
+        tasks.prune_pings.apply_async((check_id,), retry=False)
+    except Exception:  # noqa: BLE001 - the periodic prune catches up
+        log.warning("could not queue ping pruning for check %s", check_id)
+
+
+def ping_by_code(*, code: uuid.UUID, ping: PingData, now: datetime) -> Ping | None:
+    """Record a ping for the check with this UUID; None if there is none."""
+    with transaction.atomic():
+        check = Check.objects.select_for_update().filter(code=code).first()
+        if check is None:
+            return None
+        return record_ping(check=check, ping=ping, now=now)
+
+
+class AmbiguousSlug(Exception):
+    """More than one check of the project has this slug."""
+
+
+def ping_by_slug(
+    *, ping_key: str, slug: str, ping: PingData, now: datetime
+) -> Ping | None:
+    """Record a ping for (ping_key, slug); None if no check matches."""
+    with transaction.atomic():
+        found = list(
+            Check.objects.select_for_update(of=("self",)).filter(
+                project__ping_key=ping_key, slug=slug
+            )[:2]
+        )
+        if len(found) > 1:
+            raise AmbiguousSlug(slug)
+        if not found:
+            return None
+        return record_ping(check=found[0], ping=ping, now=now)
+
+
+def auto_provision(*, ping_key: str, slug: str) -> Check | None:
+    """Create a check for a `?create=1` slug ping; None if not allowed."""
+    project = Project.objects.filter(ping_key=ping_key).select_related("owner").first()
+    if project is None:
+        return None
+    if RetiredSlug.objects.filter(project=project, slug=slug).exists():
+        return None
+    if checks_available(project.owner) <= 0:
+        return None
+    with transaction.atomic():
+        check = create_check(project=project, name=slug, slug=slug)
+        check.channels.set(Channel.objects.filter(project=project))
+    return check
+
+
+def check_limit(user: User) -> int:
+    profile = Profile.objects.filter(user=user).first()
+    return profile.check_limit if profile else settings.CHECK_LIMIT
+
+
+def checks_available(user: User) -> int:
+    """How many more checks the user's projects may hold."""
+    used = Check.objects.filter(project__owner=user).count()
+    return check_limit(user) - used
+
+
+def create_check(
+    *, project: Project, now: datetime | None = None, **fields: Any
+) -> Check:
+    """Create a check with the given fields (already validated) and its deadline."""
+    check = Check(project=project, **fields)
+    check.alert_after = schedule.going_down_after(check)
+    check.save()
+    return check
+
+
+def update_check(*, check: Check, fields: dict[str, Any]) -> bool:
+    """Save changed fields and the recomputed deadline; False if the check is gone."""
+    for name, value in fields.items():
+        setattr(check, name, value)
+    check.alert_after = schedule.going_down_after(check)
+    updated = Check.objects.filter(pk=check.pk).update(
+        alert_after=check.alert_after, **fields
+    )
+    return updated == 1
+
+
+def pause_check(*, check: Check, now: datetime) -> bool:
+    """Pause a check (no alerts while paused); False if it already was."""
+    with transaction.atomic():
+        changed = (
+            Check.objects.filter(pk=check.pk)
+            .exclude(status=Status.PAUSED)
+            .update(
+                status=Status.PAUSED,
+                last_start=None,
+                last_start_rid=None,
+                alert_after=None,
+            )
+        )
+        if changed:
+            Flip.objects.create(
+                owner=check,
+                created=now,
+                old_status=check.status,
+                new_status=Status.PAUSED,
+                processed=now,
+            )
+    if changed:
+        check.refresh_from_db()
+    return bool(changed)
+
+
+def resume_check(*, check: Check, now: datetime) -> bool:
+    """Resume a paused check: it becomes new and waits for its first ping."""
+    with transaction.atomic():
+        changed = Check.objects.filter(pk=check.pk, status=Status.PAUSED).update(
+            status=Status.NEW,
+            last_ping=None,
+            last_start=None,
+            last_start_rid=None,
+            alert_after=None,
+        )
+        if changed:
+            Flip.objects.create(
+                owner=check,
+                created=now,
+                old_status=Status.PAUSED,
+                new_status=Status.NEW,
+                processed=now,
+            )
+    if changed:
+        check.refresh_from_db()
+    return bool(changed)
+
+
+def delete_check(*, check: Check) -> None:
+    """Delete a check; concurrent pings to its UUID get 404 from the first UPDATE on."""
+    throwaway = uuid.uuid4()
+    Check.objects.filter(pk=check.pk).update(code=throwaway, slug=str(throwaway))
+    for attempt in range(2):
+        try:
+            Check.objects.filter(pk=check.pk).delete()
+            return
+        except IntegrityError:
+            # A ping inserted between the two statements; the next DELETE takes it.
+            if attempt:
+                raise
+
+
+def prune_pings(*, check_id: int, limit: int | None = None) -> int:
+    """Delete pings beyond the check's log limit; the number deleted."""
+    check = Check.objects.filter(pk=check_id).select_related("project__owner").first()
+    if check is None:
+        return 0
+    if limit is None:
+        profile = Profile.objects.filter(user=check.project.owner).first()
+        limit = profile.ping_log_limit if profile else settings.PING_LOG_LIMIT
+    deleted, _ = Ping.objects.filter(
+        owner_id=check_id, n__lte=check.n_pings - limit
+    ).delete()
+    return deleted
+
+
+# --- projects and keys -------------------------------------------------------------
+
+
+def create_project(*, owner: User, name: str) -> Project:
+    return Project.objects.create(owner=owner, name=name, ping_key=new_ping_key())
+
+
+def create_api_key(
+    *, project: Project, name: str, read_only: bool
+) -> tuple[ApiKey, str]:
+    """A new named key; the full key is returned once and never stored."""
+    full = ApiKey.generate(read_only)
+    key = ApiKey.objects.create(
+        project=project,
+        name=name,
+        read_only=read_only,
+        prefix=full[4:12],
+        digest=key_digest(full),
+    )
+    return key, full
+
+
+def find_api_key(full: str) -> ApiKey | None:
+    """The ApiKey for a full key string, or None; constant-time digest comparison."""
+    if len(full) != 32 or full[:4] not in (ApiKey.RW_PREFIX, ApiKey.RO_PREFIX):
+        return None
+    read_only = full.startswith(ApiKey.RO_PREFIX)
+    candidates = ApiKey.objects.filter(prefix=full[4:12], read_only=read_only)
+    for key in candidates.select_related("project"):
+        if key.matches(full):
+            return key
+    return None
+
+
+# Write last_used at most this often per key: a busy script is not a write per call.
+LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+
+def touch_api_key(*, key: ApiKey, now: datetime) -> None:
+    if key.last_used is None or now - key.last_used >= LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=key.pk).filter(
+            Q(last_used__isnull=True) | Q(last_used__lt=now - LAST_USED_RESOLUTION)
+        ).update(last_used=now)
+        key.last_used = now
+
+
+def rotate_ping_key(*, project: Project) -> str:
+    project.ping_key = new_ping_key()
+    Project.objects.filter(pk=project.pk).update(ping_key=project.ping_key)
+    return project.ping_key
