@@ -4,4 +4,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("ping/", include("checks.ping")),
+    path("", include("checks.dashboard.urls")),
 ]

@@ -1,0 +1,3 @@
+"""Accounts, projects, team and API keys pages."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Checks, integrations, badges and metrics pages."""
+
+urlpatterns: list = []

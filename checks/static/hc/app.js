@@ -1,0 +1,1 @@
+// hcserver dashboard: progressive enhancements only; every page works without it.

@@ -1,0 +1,22 @@
+"""kind -> ChannelKind class, loaded lazily by import_string()."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from django.utils.module_loading import import_string
+
+from integrations.base import ChannelKind
+
+# Every channel kind hcserver can deliver to. One module per kind.
+KINDS: dict[str, str] = {}
+
+
+@cache
+def get(kind: str) -> ChannelKind:
+    """The ChannelKind instance for `kind`; KeyError if unknown."""
+    return import_string(KINDS[kind])()
+
+
+def choices() -> list[tuple[str, str]]:
+    return [(kind, get(kind).label) for kind in KINDS]
