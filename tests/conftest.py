@@ -5,7 +5,7 @@ import os
 import pytest
 from django.conf import settings
 
-from tests.factories import CheckFactory, ProjectFactory  # noqa: F401 - re-exported
+from tests.servers import HttpReceiver, SmtpServer
 
 
 def pytest_collection_modifyitems(
@@ -23,3 +23,28 @@ def pytest_collection_modifyitems(
             item.add_marker(
                 pytest.mark.skip(reason="needs Redis: set REDIS_URL=redis://...")
             )
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server in-process; Django's mail goes to it for the test."""
+    server = SmtpServer()
+    server.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def http_receiver():
+    """A real local HTTP server that records requests (webhook targets)."""
+    receiver = HttpReceiver()
+    receiver.start()
+    yield receiver
+    receiver.stop()
