@@ -1,3 +1,9 @@
 """Accounts, projects, team and API keys pages."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from checks.dashboard import projects
+
+urlpatterns = [
+    path("", projects.index, name="hc-index"),
+]
