@@ -87,6 +87,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "hcserver.health.HealthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -204,12 +205,30 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
+# --- Operations (deploy): log format, request log, retention -----------------------
+# "plain" for people, "json" (one object per line) for log collectors.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured('LOG_FORMAT must be "plain" or "json".')
+# One line per request (method, path, status, duration); off: pings are the bulk.
+LOG_REQUESTS = env.bool("LOG_REQUESTS", default=False)
+if LOG_REQUESTS:
+    MIDDLEWARE.insert(1, "hcserver.logs.RequestLogMiddleware")
+# Flips and finished notifications older than this are deleted by the periodic prune.
+FLIP_RETENTION_DAYS = env.int("FLIP_RETENTION_DAYS", default=90)
+NOTIFICATION_RETENTION_DAYS = env.int("NOTIFICATION_RETENTION_DAYS", default=90)
+# Celery workers log through LOGGING below instead of their own root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "hcserver.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
