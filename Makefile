@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format venv dev-venv static
+.PHONY: run test lint format venv dev-venv static prod-local
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,3 +43,8 @@ lint: $(DEV_STAMP)
 format: $(DEV_STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# The production process layout without Docker (deploy/Procfile): migrate, then
+# gunicorn + Celery worker + beat against DATABASE_URL and REDIS_URL; Ctrl-C stops all.
+prod-local: $(STAMP) static
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) deploy/procfile.py deploy/Procfile

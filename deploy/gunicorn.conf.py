@@ -1,0 +1,51 @@
+"""Gunicorn settings for the `web` role; every value can be set from the environment.
+
+See docs/configuration.md ("Web server") and docs/performance.md for how the
+defaults were chosen.
+"""
+
+import os
+from pathlib import Path
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, "") or default)
+
+
+bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{_int('PORT', 8000)}"
+# Processes x threads; each thread holds its own persistent database connection.
+workers = _int("WEB_CONCURRENCY", 2)
+threads = _int("GUNICORN_THREADS", 4)
+worker_class = "gthread"
+timeout = _int("GUNICORN_TIMEOUT", 30)
+# SIGTERM: stop accepting, let requests in flight finish for this long.
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# Recycle a worker after this many requests (0 = never), jittered so they don't all
+# restart together.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
+max_requests_jitter = max_requests // 10
+accesslog = (
+    "-" if os.environ.get("GUNICORN_ACCESS_LOG", "").lower() in ("1", "true") else None
+)
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# Heartbeat files on tmpfs: a worker blocked on a slow disk is not killed for it.
+if Path("/dev/shm").is_dir():  # noqa: S108 - tmpfs, not a shared temp file
+    worker_tmp_dir = "/dev/shm"  # noqa: S108
+# Behind a reverse proxy on another host, list its address (default: local only).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+if os.environ.get("LOG_FORMAT", "plain") == "json":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "hcserver.logs.JsonFormatter"}},
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "formatter": "json"}
+        },
+        "loggers": {
+            "gunicorn.error": {"handlers": ["console"], "propagate": False},
+            "gunicorn.access": {"handlers": ["console"], "propagate": False},
+        },
+    }

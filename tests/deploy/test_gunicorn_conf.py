@@ -1,0 +1,31 @@
+"""deploy/gunicorn.conf.py: processes and threads from the environment."""
+
+import runpy
+from pathlib import Path
+
+CONF = str(Path(__file__).resolve().parents[2] / "deploy" / "gunicorn.conf.py")
+
+
+def test_gunicorn_workers_and_threads_come_from_env(monkeypatch):
+    monkeypatch.setenv("WEB_CONCURRENCY", "5")
+    monkeypatch.setenv("GUNICORN_THREADS", "3")
+    conf = runpy.run_path(CONF)
+    assert (conf["workers"], conf["threads"]) == (5, 3)
+
+
+def test_gunicorn_binds_port_from_env(monkeypatch):
+    monkeypatch.delenv("GUNICORN_BIND", raising=False)
+    monkeypatch.setenv("PORT", "8123")
+    assert runpy.run_path(CONF)["bind"] == "0.0.0.0:8123"
+
+
+def test_gunicorn_logs_json_when_log_format_is_json(monkeypatch):
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    conf = runpy.run_path(CONF)
+    formatter = conf["logconfig_dict"]["formatters"]["json"]
+    assert formatter["()"] == "hcserver.logs.JsonFormatter"
+
+
+def test_gunicorn_access_log_is_off_by_default(monkeypatch):
+    monkeypatch.delenv("GUNICORN_ACCESS_LOG", raising=False)
+    assert runpy.run_path(CONF)["accesslog"] is None
