@@ -24,6 +24,7 @@ from checks.services import PingData
 RID_RE = re.compile(
     r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I
 )
+SLUG_MAX_LENGTH = Check._meta.get_field("slug").max_length
 ACTIONS = {"start": PingKind.START, "fail": PingKind.FAIL, "log": PingKind.LOG}
 
 
@@ -98,8 +99,9 @@ def _ping_data(
         rid=rid,
         scheme=_scheme(request),
         remote_addr=_remote_addr(request),
-        method=request.method or "",
-        ua=request.META.get("HTTP_USER_AGENT", "")[:200],
+        # Any method is logged under its name; the column holds 10 characters.
+        method=(request.method or "")[:10],
+        ua=request.META.get("HTTP_USER_AGENT", "").replace("\x00", "")[:200],
         body=_read_body(request),
     )
 
@@ -150,29 +152,29 @@ def ping_by_slug(
     exitstatus: int | None = None,
 ) -> HttpResponse:
     """`/ping/<ping_key>/<slug>[/start|/fail|/log|/<exit-status>][?create=1]`."""
-    if slug != slug.lower():
+    if slug != slug.lower() or len(slug) > SLUG_MAX_LENGTH:
         return _bad_request("invalid url format")
     create = request.GET.get("create") == "1"
     try:
         data = _ping_data(request, action, exitstatus)
     except BadRequest as e:
+        # Bad input changes nothing: not even a `?create=1` check is made. The
+        # answer is what the ping would get if it were well-formed: 404 or 400.
         exists = Check.objects.filter(project__ping_key=ping_key, slug=slug).exists()
-        if not exists and not (
-            create and services.auto_provision(ping_key=ping_key, slug=slug)
+        if exists or (
+            create and services.may_auto_provision(ping_key=ping_key, slug=slug)
         ):
-            return _not_found()
-        return _bad_request(str(e))
-    now = timezone.now()
+            return _bad_request(str(e))
+        return _not_found()
     try:
-        if services.ping_by_slug(ping_key=ping_key, slug=slug, ping=data, now=now):
-            return _answer("OK")
-        if not create or services.auto_provision(ping_key=ping_key, slug=slug) is None:
-            return _not_found()
-        if services.ping_by_slug(ping_key=ping_key, slug=slug, ping=data, now=now):
-            return _answer("Created", status=201)
+        saved, created = services.ping_by_slug(
+            ping_key=ping_key, slug=slug, ping=data, now=timezone.now(), create=create
+        )
     except services.AmbiguousSlug:
         return HttpResponse("ambiguous slug", status=409)
-    return _not_found()
+    if saved is None:
+        return _not_found()
+    return _answer("Created", status=201) if created else _answer("OK")
 
 
 urlpatterns = [

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 # Prune a check's ping log after every this many pings (off the ping's transaction).
 PRUNE_EVERY = 100
-# Start and finish pings further apart than this are not one run.
+# Start and finish pings further apart than this are not one run (ping log durations).
 MAX_DURATION = timedelta(hours=72)
 
 
@@ -111,13 +111,14 @@ def _apply_ping(
         check.last_duration = None
         if check.last_start is not None:
             if check.last_start_rid == ping.rid:
-                if now - check.last_start < MAX_DURATION:
-                    check.last_duration = now - check.last_start
+                # The finish of the run that started (both rids may be None).
+                check.last_duration = now - check.last_start
                 check.last_start = None
                 check.last_start_rid = None
             elif kind == PingKind.FAIL or ping.rid is None:
                 check.last_start = None
                 check.last_start_rid = None
+            # else: a success of another run; the started one is still going.
         new_status = Status.DOWN if kind == PingKind.FAIL else Status.UP
         if check.status != new_status:
             reason = Reason.FAIL if kind == PingKind.FAIL else Reason.NONE
@@ -175,11 +176,13 @@ def record_ping(*, check: Check, ping: PingData, now: datetime) -> Ping:
 
 def _enqueue_prune(check_id: int) -> None:
     # Pruning is housekeeping: a broker outage must not fail an acknowledged ping.
+    # Publishing retries briefly (CELERY_TASK_PUBLISH_RETRY_POLICY), then gives up;
+    # the next 100th ping queues it again.
     from checks import tasks
 
     try:
-        tasks.prune_pings.apply_async((check_id,), retry=False)
-    except Exception:  # noqa: BLE001 - the periodic prune catches up
+        tasks.prune_pings.delay(check_id)
+    except Exception:  # noqa: BLE001 - any broker error; the ping is already stored
         log.warning("could not queue ping pruning for check %s", check_id)
 
 
@@ -196,36 +199,70 @@ class AmbiguousSlug(Exception):
     """More than one check of the project has this slug."""
 
 
+def _lock_by_slug(ping_key: str, slug: str) -> Check | None:
+    found = list(
+        Check.objects.select_for_update(of=("self",)).filter(
+            project__ping_key=ping_key, slug=slug
+        )[:2]
+    )
+    if len(found) > 1:
+        raise AmbiguousSlug(slug)
+    return found[0] if found else None
+
+
 def ping_by_slug(
-    *, ping_key: str, slug: str, ping: PingData, now: datetime
-) -> Ping | None:
-    """Record a ping for (ping_key, slug); None if no check matches."""
+    *, ping_key: str, slug: str, ping: PingData, now: datetime, create: bool = False
+) -> tuple[Ping | None, bool]:
+    """Record a ping for (ping_key, slug); also say whether it created the check.
+
+    With `create`, a missing check is auto-provisioned (spec 2.5) when
+    `may_auto_provision` allows it. AmbiguousSlug if several checks match.
+    """
     with transaction.atomic():
-        found = list(
-            Check.objects.select_for_update(of=("self",)).filter(
-                project__ping_key=ping_key, slug=slug
-            )[:2]
+        check = _lock_by_slug(ping_key, slug)
+        if check is not None:
+            return record_ping(check=check, ping=ping, now=now), False
+    if not create:
+        return None, False
+    with transaction.atomic():
+        # The project row lock serialises concurrent `?create=1` pings of one
+        # project, so two first pings of a new slug make one check, not two.
+        project = (
+            Project.objects.select_for_update()
+            .filter(ping_key=ping_key)
+            .select_related("owner")
+            .first()
         )
-        if len(found) > 1:
-            raise AmbiguousSlug(slug)
-        if not found:
-            return None
-        return record_ping(check=found[0], ping=ping, now=now)
-
-
-def auto_provision(*, ping_key: str, slug: str) -> Check | None:
-    """Create a check for a `?create=1` slug ping; None if not allowed."""
-    project = Project.objects.filter(ping_key=ping_key).select_related("owner").first()
-    if project is None:
-        return None
-    if RetiredSlug.objects.filter(project=project, slug=slug).exists():
-        return None
-    if checks_available(project.owner) <= 0:
-        return None
-    with transaction.atomic():
+        if project is None:
+            return None, False
+        check = _lock_by_slug(ping_key, slug)
+        if check is not None:
+            return record_ping(check=check, ping=ping, now=now), False
+        if not _may_auto_provision(project, slug):
+            return None, False
         check = create_check(project=project, name=slug, slug=slug)
         check.channels.set(Channel.objects.filter(project=project))
-    return check
+        return record_ping(check=check, ping=ping, now=now), True
+
+
+def may_auto_provision(*, ping_key: str, slug: str) -> bool:
+    """Whether `?create=1` would create a check for this slug (no writes)."""
+    project = Project.objects.filter(ping_key=ping_key).select_related("owner").first()
+    return project is not None and _may_auto_provision(project, slug)
+
+
+# Auto-provisioning may go this far past the owner's check limit (upstream: 2x), so
+# a fleet that scales out a little past the limit keeps its checks.
+AUTO_PROVISION_FACTOR = 2
+
+
+def _may_auto_provision(project: Project, slug: str) -> bool:
+    if len(slug) > Check._meta.get_field("slug").max_length:
+        return False
+    if RetiredSlug.objects.filter(project=project, slug=slug).exists():
+        return False
+    used = Check.objects.filter(project__owner=project.owner).count()
+    return used < AUTO_PROVISION_FACTOR * check_limit(project.owner)
 
 
 def check_limit(user: User) -> int:
@@ -263,27 +300,23 @@ def update_check(*, check: Check, fields: dict[str, Any]) -> bool:
 def pause_check(*, check: Check, now: datetime) -> bool:
     """Pause a check (no alerts while paused); False if it already was."""
     with transaction.atomic():
-        changed = (
-            Check.objects.filter(pk=check.pk)
-            .exclude(status=Status.PAUSED)
-            .update(
-                status=Status.PAUSED,
-                last_start=None,
-                last_start_rid=None,
-                alert_after=None,
-            )
+        # Lock first: the flip must record the status the check really had.
+        old = Check.objects.select_for_update().filter(pk=check.pk).first()
+        if old is None or old.status == Status.PAUSED:
+            return False
+        Check.objects.filter(pk=check.pk).update(
+            status=Status.PAUSED, last_start=None, last_start_rid=None, alert_after=None
         )
-        if changed:
-            Flip.objects.create(
-                owner=check,
-                created=now,
-                old_status=check.status,
-                new_status=Status.PAUSED,
-                processed=now,
-            )
-    if changed:
-        check.refresh_from_db()
-    return bool(changed)
+        Flip.objects.create(
+            owner=check,
+            created=now,
+            old_status=old.status,
+            new_status=Status.PAUSED,
+            processed=now,
+        )
+    check.status = Status.PAUSED
+    check.last_start = check.last_start_rid = check.alert_after = None
+    return True
 
 
 def resume_check(*, check: Check, now: datetime) -> bool:
@@ -296,17 +329,19 @@ def resume_check(*, check: Check, now: datetime) -> bool:
             last_start_rid=None,
             alert_after=None,
         )
-        if changed:
-            Flip.objects.create(
-                owner=check,
-                created=now,
-                old_status=Status.PAUSED,
-                new_status=Status.NEW,
-                processed=now,
-            )
-    if changed:
-        check.refresh_from_db()
-    return bool(changed)
+        if not changed:
+            return False
+        Flip.objects.create(
+            owner=check,
+            created=now,
+            old_status=Status.PAUSED,
+            new_status=Status.NEW,
+            processed=now,
+        )
+    check.status = Status.NEW
+    check.last_ping = check.last_start = check.last_start_rid = None
+    check.alert_after = None
+    return True
 
 
 def delete_check(*, check: Check) -> None:
@@ -315,7 +350,9 @@ def delete_check(*, check: Check) -> None:
     Check.objects.filter(pk=check.pk).update(code=throwaway, slug=str(throwaway))
     for attempt in range(2):
         try:
-            Check.objects.filter(pk=check.pk).delete()
+            # A savepoint, so a failed attempt does not break a caller's transaction.
+            with transaction.atomic():
+                Check.objects.filter(pk=check.pk).delete()
             return
         except IntegrityError:
             # A ping inserted between the two statements; the next DELETE takes it.
@@ -323,14 +360,20 @@ def delete_check(*, check: Check) -> None:
                 raise
 
 
+def ping_log_limit(user_id: int) -> int:
+    """How many pings of each check of this user's projects are kept."""
+    profile = Profile.objects.filter(user_id=user_id).first()
+    return profile.ping_log_limit if profile else settings.PING_LOG_LIMIT
+
+
 def prune_pings(*, check_id: int, limit: int | None = None) -> int:
     """Delete pings beyond the check's log limit; the number deleted."""
-    check = Check.objects.filter(pk=check_id).select_related("project__owner").first()
+    check = Check.objects.filter(pk=check_id).select_related("project").first()
     if check is None:
         return 0
     if limit is None:
-        profile = Profile.objects.filter(user=check.project.owner).first()
-        limit = profile.ping_log_limit if profile else settings.PING_LOG_LIMIT
+        limit = ping_log_limit(check.project.owner_id)
+    # One DELETE served by the (owner, n) unique index; n is dense per check.
     deleted, _ = Ping.objects.filter(
         owner_id=check_id, n__lte=check.n_pings - limit
     ).delete()

@@ -48,11 +48,26 @@ SITE_ROOT = env.str("SITE_ROOT", default="http://127.0.0.1:8000").rstrip("/")
 SITE_NAME = env.str("SITE_NAME", default="hcserver")
 PING_ENDPOINT = env.str("PING_ENDPOINT", default=f"{SITE_ROOT}/ping/")
 PING_EMAIL_DOMAIN = env.str("PING_EMAIL_DOMAIN", default="localhost")
-# Bytes of a ping body kept; 0 or "none" = unlimited.
-_ping_body_limit = env.str("PING_BODY_LIMIT", default="100000").strip().lower()
-PING_BODY_LIMIT: int | None = (
-    None if _ping_body_limit in ("", "0", "none") else int(_ping_body_limit)
-)
+
+
+def _ping_body_limit() -> int | None:
+    """Bytes of a ping body kept (the rest is cut); 0 or "none" = unlimited."""
+    value = env.str("PING_BODY_LIMIT", default="100000").strip().lower()
+    if value in ("", "0", "none"):
+        return None
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = -1
+    if limit < 0:
+        raise ImproperlyConfigured(
+            f"PING_BODY_LIMIT={value!r}: expected a number of bytes, or 0 or 'none' "
+            "for no limit."
+        )
+    return limit
+
+
+PING_BODY_LIMIT = _ping_body_limit()
 PING_LOG_LIMIT = env.int("PING_LOG_LIMIT", default=100)
 CHECK_LIMIT = env.int("CHECK_LIMIT", default=10000)
 REGISTRATION_OPEN = env.bool("REGISTRATION_OPEN", default=True)
@@ -149,6 +164,18 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing from a request (e.g. ping pruning after commit) must not hang when Redis
+# is down: connect within 2 s, retry twice quickly, then raise to the caller, which
+# logs it (the work is recorded in the database and found again later).
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -8,6 +8,11 @@ from django.conf import settings
 from tests.servers import HttpReceiver, SmtpServer
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # PBKDF2 costs ~0.5 s per user on a busy 2-core machine; factories make many.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def pytest_collection_modifyitems(
     config: pytest.Config, items: list[pytest.Item]
 ) -> None:
