@@ -259,3 +259,32 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- Alert channels (integrations/): outbound HTTP guard, timeouts, per-kind servers.
+# Documented in docs/channels.md and docs/configuration.md.
+# Outbound guard: refuse loopback/private/link-local/... targets unless allowed here.
+ALLOW_PRIVATE_TARGETS = env.bool("ALLOW_PRIVATE_TARGETS", default=False)
+ALLOWED_TARGET_NETWORKS = env.list("ALLOWED_TARGET_NETWORKS", default=[])
+OUTBOUND_CONNECT_TIMEOUT = env.float("OUTBOUND_CONNECT_TIMEOUT", default=5.0)
+OUTBOUND_READ_TIMEOUT = env.float("OUTBOUND_READ_TIMEOUT", default=15.0)
+OUTBOUND_MAX_REDIRECTS = env.int("OUTBOUND_MAX_REDIRECTS", default=3)
+OUTBOUND_MAX_RESPONSE_BYTES = env.int("OUTBOUND_MAX_RESPONSE_BYTES", default=65536)
+# Shell commands run on the worker host: off unless the operator turns them on.
+SHELL_ENABLED = env.bool("SHELL_ENABLED", default=False)
+SHELL_TIMEOUT = env.float("SHELL_TIMEOUT", default=30.0)
+# Fixed-host services: base URLs are settings so a test (or a proxy) can stand in.
+TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="https://api.telegram.org")
+TELEGRAM_TOKEN = env.str("TELEGRAM_TOKEN", default="")
+PAGERDUTY_API_URL = env.str("PAGERDUTY_API_URL", default="https://events.pagerduty.com")
+OPSGENIE_API_URL_US = env.str("OPSGENIE_API_URL_US", default="https://api.opsgenie.com")
+OPSGENIE_API_URL_EU = env.str(
+    "OPSGENIE_API_URL_EU", default="https://api.eu.opsgenie.com"
+)
+PUSHOVER_API_URL = env.str("PUSHOVER_API_URL", default="https://api.pushover.net")
+PUSHOVER_API_TOKEN = env.str("PUSHOVER_API_TOKEN", default="")
+PUSHOVER_EMERGENCY_RETRY_DELAY = env.int("PUSHOVER_EMERGENCY_RETRY_DELAY", default=300)
+PUSHOVER_EMERGENCY_EXPIRATION = env.int("PUSHOVER_EMERGENCY_EXPIRATION", default=86400)
+MATRIX_HOMESERVER = env.str("MATRIX_HOMESERVER", default="")
+MATRIX_ACCESS_TOKEN = env.str("MATRIX_ACCESS_TOKEN", default="")
+NTFY_DEFAULT_URL = env.str("NTFY_DEFAULT_URL", default="https://ntfy.sh")
+# --- end of alert channels

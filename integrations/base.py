@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rest_framework import serializers
 
@@ -19,6 +19,17 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
+def first_error(errors: Any) -> str:
+    """The first message of a DRF `errors` structure, prefixed with its field."""
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            message = first_error(value)
+            return message if key == "non_field_errors" else f"{key}: {message}"
+    if isinstance(errors, list) and errors:
+        return first_error(errors[0])
+    return str(errors)
+
+
 class ChannelKind:
     """One kind of alert destination (email, webhook, slack, ...)."""
 
@@ -33,3 +44,29 @@ class ChannelKind:
     def is_noop(self, channel: Channel, status: str) -> bool:
         """True when this channel is set up to ignore alerts for `status` (up/down)."""
         return False
+
+    def load_config(self, channel: Channel) -> dict[str, Any]:
+        """The channel's validated config; a permanent DeliveryError if invalid."""
+        serializer = self.config(data=channel.config)
+        if not serializer.is_valid():
+            raise DeliveryError(
+                f"Invalid {self.label} configuration: {first_error(serializer.errors)}",
+                permanent=True,
+            )
+        return dict(serializer.validated_data)
+
+
+class UpDownConfig(serializers.Serializer):
+    """`up`/`down` toggles: which status changes a channel announces."""
+
+    up = serializers.BooleanField(default=True)
+    down = serializers.BooleanField(default=True)
+
+
+class UpDownKind(ChannelKind):
+    """A kind whose config carries `up`/`down` toggles."""
+
+    def is_noop(self, channel: Channel, status: str) -> bool:
+        """True when the toggle for `status` is off."""
+        value = channel.config.get(status, True) if status in ("up", "down") else True
+        return value is False

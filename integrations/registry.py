@@ -9,7 +9,10 @@ from django.utils.module_loading import import_string
 from integrations.base import ChannelKind
 
 # Every channel kind hcserver can deliver to. One module per kind.
-KINDS: dict[str, str] = {}
+KINDS: dict[str, str] = {
+    "email": "integrations.email.Email",
+    "webhook": "integrations.webhook.Webhook",
+}
 
 
 @cache

@@ -2,8 +2,20 @@
 
 import factory
 from django.contrib.auth.models import User
+from django.utils import timezone
 
-from checks.models import Channel, Check, Profile, Project, new_ping_key
+from checks.models import (
+    Channel,
+    Check,
+    Flip,
+    Notification,
+    Ping,
+    Profile,
+    Project,
+    Reason,
+    Status,
+    new_ping_key,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -46,3 +58,50 @@ class ChannelFactory(factory.django.DjangoModelFactory):
     project = factory.SubFactory(ProjectFactory)
     kind = "webhook"
     config = factory.LazyFunction(dict)
+
+
+class PingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Ping
+
+    owner = factory.SubFactory(CheckFactory)
+    n = factory.Sequence(lambda n: n + 1)
+    created = factory.LazyFunction(timezone.now)
+
+
+class FlipFactory(factory.django.DjangoModelFactory):
+    """A flip to down by default (reason timeout); pass new_status="up" for recovery."""
+
+    class Meta:
+        model = Flip
+
+    owner = factory.SubFactory(CheckFactory)
+    created = factory.LazyFunction(timezone.now)
+    old_status = Status.UP
+    new_status = Status.DOWN
+    reason = factory.LazyAttribute(
+        lambda f: Reason.TIMEOUT if f.new_status == Status.DOWN else Reason.NONE
+    )
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    """An alert notification of a flip to a channel of the same project."""
+
+    class Meta:
+        model = Notification
+
+    flip = factory.SubFactory(FlipFactory)
+    owner = factory.LazyAttribute(lambda n: n.flip.owner if n.flip else None)
+    channel = factory.SubFactory(
+        ChannelFactory,
+        project=factory.LazyAttribute(
+            lambda c: (
+                c.factory_parent.owner.project
+                if c.factory_parent.owner
+                else ProjectFactory()
+            )
+        ),
+    )
+    check_status = factory.LazyAttribute(
+        lambda n: n.flip.new_status if n.flip else Status.DOWN
+    )

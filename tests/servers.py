@@ -105,6 +105,9 @@ class HttpReceiver:
     requests: list[ReceivedRequest] = field(default_factory=list)
     status: int = 200
     response_body: bytes = b"ok"
+    response_headers: dict[str, str] = field(default_factory=dict)
+    # path -> (status, headers, body), overriding the defaults above for that path.
+    routes: dict[str, tuple[int, dict[str, str], bytes]] = field(default_factory=dict)
     lock: threading.Condition = field(default_factory=threading.Condition)
 
     def __post_init__(self) -> None:
@@ -121,10 +124,20 @@ class HttpReceiver:
                         )
                     )
                     receiver.lock.notify_all()
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", str(len(receiver.response_body)))
+                status, headers, answer = receiver.routes.get(
+                    self.path.split("?", 1)[0],
+                    (
+                        receiver.status,
+                        receiver.response_headers,
+                        receiver.response_body,
+                    ),
+                )
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
-                self.wfile.write(receiver.response_body)
+                self.wfile.write(answer)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
 
@@ -132,7 +145,10 @@ class HttpReceiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits for it, once per test.
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, args=(0.02,), daemon=True
+        )
 
     @property
     def url(self) -> str:

@@ -1,0 +1,56 @@
+"""Email: one message per address, plain text and HTML, through Django's mail."""
+
+from __future__ import annotations
+
+import smtplib
+from typing import TYPE_CHECKING
+
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.template.loader import render_to_string
+from rest_framework import serializers
+
+from integrations.base import DeliveryError, UpDownConfig, UpDownKind
+from integrations.message import build_message
+
+if TYPE_CHECKING:
+    from checks.models import Channel, Notification
+
+MAX_RECIPIENTS = 20
+
+
+class EmailConfig(UpDownConfig):
+    to = serializers.ListField(
+        child=serializers.EmailField(max_length=254),
+        min_length=1,
+        max_length=MAX_RECIPIENTS,
+    )
+
+
+class Email(UpDownKind):
+    kind = "email"
+    label = "Email"
+    config = EmailConfig
+
+    def send(self, channel: Channel, notification: Notification) -> None:
+        """Send the alert to each address as its own message over one connection."""
+        config = self.load_config(channel)
+        message = build_message(notification)
+        context = {"m": message}
+        subject = message.title
+        text = render_to_string("integrations/email/alert.txt", context)
+        html = render_to_string("integrations/email/alert.html", context)
+        try:
+            with get_connection() as connection:
+                for address in dict.fromkeys(config["to"]):
+                    mail = EmailMultiAlternatives(
+                        subject, text, to=[address], connection=connection
+                    )
+                    mail.attach_alternative(html, "text/html")
+                    mail.send()
+        except smtplib.SMTPRecipientsRefused as e:
+            refused = ", ".join(e.recipients)
+            raise DeliveryError(
+                f"The mail server refused {refused}", permanent=True
+            ) from e
+        except (smtplib.SMTPException, OSError) as e:
+            raise DeliveryError(f"Could not send email: {type(e).__name__}") from e
