@@ -62,7 +62,10 @@ def _body_field() -> serializers.CharField:
 
 def _url_field() -> serializers.CharField:
     return serializers.CharField(
-        max_length=FIELD_LIMIT, allow_blank=True, default="", validators=[validate_http_url]
+        max_length=FIELD_LIMIT,
+        allow_blank=True,
+        default="",
+        validators=[validate_http_url],
     )
 
 
