@@ -412,3 +412,12 @@ class RetiredSlug(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+
+class AlertHeartbeat(models.Model):
+    """One row: when the alert scan last ran (a long gap = pings may have been lost)."""
+
+    last_scan = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"alert scan at {self.last_scan}"

@@ -1,4 +1,10 @@
-"""The Celery app: Redis broker from REDIS_URL, tasks discovered in the apps."""
+"""The Celery app: Redis broker from REDIS_URL, tasks discovered in the apps.
+
+Run `celery -A hcserver worker` (any number, any host) and exactly one
+`celery -A hcserver beat`. Queues: `alerts` (scans, quick DB work), `deliver`
+(notifications, may wait on slow targets) and `celery` (everything else), so
+that a worker started with `-Q alerts` keeps scanning while deliveries are slow.
+"""
 
 import os
 

@@ -177,6 +177,41 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
 
+# Alerting (checks/alerts.py, docs/alerts.md). Durations in seconds.
+# How often beat (or the embedded loop) scans for due checks and new flips.
+ALERT_SCAN_INTERVAL = env.float("ALERT_SCAN_INTERVAL", default=2.0)
+# How often notifications lost by the broker or stuck in "sending" are re-queued.
+ALERT_REQUEUE_INTERVAL = env.float("ALERT_REQUEUE_INTERVAL", default=10.0)
+# A queued notification no worker claimed within this is queued again.
+ALERT_REQUEUE_AFTER = env.float("ALERT_REQUEUE_AFTER", default=60.0)
+# A notification "sending" for longer than this is presumed lost with its worker.
+ALERT_SENDING_TIMEOUT = env.float("ALERT_SENDING_TIMEOUT", default=300.0)
+# Failed deliveries are retried with backoff (1 min doubling to 1 h) until this.
+ALERT_RETRY_HORIZON = env.float("ALERT_RETRY_HORIZON", default=6 * 3600.0)
+# A gap this long between scans, with no ping recorded meanwhile, is an outage...
+ALERT_OUTAGE_AFTER = env.float("ALERT_OUTAGE_AFTER", default=60.0)
+# ...and deadlines that fell inside it are pushed this far past the recovery.
+ALERT_OUTAGE_GRACE = env.float("ALERT_OUTAGE_GRACE", default=300.0)
+# Rows handled per scan transaction (keeps row locks short).
+ALERT_BATCH_SIZE = env.int("ALERT_BATCH_SIZE", default=500)
+# Each periodic task expires after its period: a backlog never piles up scans.
+CELERY_BEAT_SCHEDULE = {
+    name: {"task": task, "schedule": every, "options": {"expires": every}}
+    for name, task, every in [
+        ("scan", "checks.scan", ALERT_SCAN_INTERVAL),
+        ("requeue", "checks.requeue_notifications", ALERT_REQUEUE_INTERVAL),
+        ("reminders", "checks.send_reminders", 60.0),
+        ("reports", "checks.send_reports", 300.0),
+    ]
+}
+CELERY_TASK_ROUTES = {
+    "checks.deliver_notification": {"queue": "deliver"},
+    "checks.scan": {"queue": "alerts"},
+    "checks.requeue_notifications": {"queue": "alerts"},
+    "checks.send_reminders": {"queue": "alerts"},
+    "checks.send_reports": {"queue": "alerts"},
+}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},

@@ -53,3 +53,27 @@ def http_receiver():
     receiver.start()
     yield receiver
     receiver.stop()
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager(request):
+    """Tasks run in-process whatever REDIS_URL says (not in `workers` tests)."""
+    from hcserver.celery import app
+
+    old = app.conf.task_always_eager
+    app.conf.task_always_eager = "workers" not in request.keywords
+    yield
+    app.conf.task_always_eager = old
+
+
+@pytest.fixture
+def test_kinds(monkeypatch):
+    """Register the test-only channel kinds `record` and `post` (tests/alerting)."""
+    from integrations import registry
+    from tests.alerting.kinds import TEST_KINDS, RecordKind
+
+    monkeypatch.setattr(registry, "KINDS", {**registry.KINDS, **TEST_KINDS})
+    registry.get.cache_clear()
+    RecordKind.sent.clear()
+    yield RecordKind.sent
+    registry.get.cache_clear()

@@ -1,0 +1,598 @@
+"""Alerting: due checks -> flips -> notifications, and the delivery state machine.
+
+Every function is safe to run in several processes at once: the database holds
+the work (conditional UPDATEs, `SKIP LOCKED` on PostgreSQL, a unique notification
+per flip and channel) and a Celery message only says "work is waiting". The
+periodic `requeue()` finds what a lost message or a killed worker left behind, so
+delivery is at-least-once. docs/alerts.md describes the guarantees.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import close_old_connections, transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from checks import schedule
+from checks.models import (
+    AlertHeartbeat,
+    Channel,
+    Check,
+    DeliveryAttempt,
+    DeliveryState,
+    Flip,
+    Notification,
+    NotificationKind,
+    Profile,
+    Project,
+    Reason,
+    Reports,
+    Status,
+)
+from integrations import registry
+from integrations.base import DeliveryError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+log = logging.getLogger(__name__)
+
+BACKOFF_FIRST = timedelta(minutes=1)
+BACKOFF_MAX = timedelta(hours=1)
+# Row locks are held only while one batch is handled.
+SCAN_LIMIT = 100_000
+
+
+def _seconds(name: str) -> timedelta:
+    return timedelta(seconds=float(getattr(settings, name)))
+
+
+# --- the scan: outage guard, due checks -> flips ------------------------------------
+
+
+def tick(*, now: datetime | None = None) -> tuple[int, int]:
+    """One pass of the alert loop: (flips created, notifications queued)."""
+    now = now or timezone.now()
+    guard_outage(now=now)
+    flips = notifications = 0
+    batch = settings.ALERT_BATCH_SIZE
+    while True:
+        handled, created = scan_due(now=now, batch=batch)
+        flips += created
+        if handled < batch or flips >= SCAN_LIMIT:
+            break
+    while True:
+        handled, queued = fan_out(now=now, batch=batch)
+        notifications += queued
+        if handled < batch:
+            break
+    return flips, notifications
+
+
+def guard_outage(*, now: datetime) -> int:
+    """Record this scan; after a gap with no ping recorded, push deadlines inside it.
+
+    The scan runs every few seconds, so a long gap means the database (or the
+    whole service) was unreachable and pings may have been refused meanwhile. A
+    check whose deadline fell in the gap gets ALERT_OUTAGE_GRACE to ping again
+    instead of a false alert. Returns the number of checks whose deadline moved.
+    """
+    with transaction.atomic():
+        beat = AlertHeartbeat.objects.select_for_update().filter(pk=1).first()
+        if beat is None:
+            AlertHeartbeat.objects.get_or_create(pk=1, defaults={"last_scan": now})
+            return 0
+        last = beat.last_scan
+        if now <= last:
+            return 0
+        pushed = 0
+        if now - last > _seconds("ALERT_OUTAGE_AFTER"):
+            # A ping recorded inside the gap proves pings were being accepted.
+            pinged = Check.objects.filter(last_ping__gt=last, last_ping__lte=now)
+            if not pinged.exists():
+                pushed = (
+                    Check.objects.filter(alert_after__gt=last, alert_after__lte=now)
+                    .exclude(status=Status.DOWN)
+                    .update(alert_after=now + _seconds("ALERT_OUTAGE_GRACE"))
+                )
+                log.warning(
+                    "no alert scan and no ping between %s and %s: %d deadlines "
+                    "inside that window moved to give pings time to arrive",
+                    last.isoformat(),
+                    now.isoformat(),
+                    pushed,
+                )
+        AlertHeartbeat.objects.filter(pk=1).update(last_scan=now)
+    return pushed
+
+
+def scan_due(*, now: datetime, batch: int = 500) -> tuple[int, int]:
+    """Move due checks to down, one timeout Flip each: (checks handled, flips made)."""
+    with transaction.atomic():
+        # SKIP LOCKED: concurrent scans take disjoint batches, and a check being
+        # pinged right now is left for the next scan instead of waited for.
+        due = list(
+            Check.objects.select_for_update(skip_locked=True)
+            .filter(alert_after__lte=now)
+            .exclude(status=Status.DOWN)
+            .order_by("alert_after")[:batch]
+        )
+        flips: list[Flip] = []
+        for check in due:
+            # Conditional on what we read: a ping that committed since (SQLite has
+            # no row locks) wins and this check is simply looked at again later.
+            same = Check.objects.filter(
+                pk=check.pk, status=check.status, alert_after=check.alert_after
+            )
+            if schedule.status_at(check, now) == Status.DOWN:
+                deadline = schedule.going_down_after(check) or check.alert_after
+                if same.update(
+                    status=Status.DOWN,
+                    alert_after=None,
+                    last_start=None,
+                    last_start_rid=None,
+                ):
+                    flips.append(
+                        Flip(
+                            owner=check,
+                            created=deadline,
+                            old_status=check.status,
+                            new_status=Status.DOWN,
+                            reason=Reason.TIMEOUT,
+                        )
+                    )
+                continue
+            deadline = schedule.going_down_after(check)
+            if deadline is not None and deadline <= now:
+                # Maths disagree with the cached deadline; never spin on one check.
+                log.error("check %s: deadline %s is not ahead", check.pk, deadline)
+                deadline = now + timedelta(hours=1)
+            same.update(alert_after=deadline)
+        Flip.objects.bulk_create(flips)
+    return len(due), len(flips)
+
+
+# --- fan-out: flips -> one notification per channel --------------------------------
+
+
+def reminder_interval(check: Check) -> timedelta | None:
+    """The check's repeat-alert interval, else its project's; None = no reminders."""
+    interval = check.reminder_interval or check.project.reminder_interval
+    return interval if interval and interval > timedelta(0) else None
+
+
+def _targets(channels: Iterable[Channel], status: str) -> list[Channel]:
+    """The channels that announce `status`: enabled and not set to ignore it."""
+    result = []
+    for channel in channels:
+        if channel.disabled:
+            continue
+        try:
+            if registry.get(channel.kind).is_noop(channel, status):
+                continue
+        except KeyError:
+            pass  # an unknown kind fails visibly at delivery instead of vanishing
+        result.append(channel)
+    return result
+
+
+def _channels_by_check(check_ids: Iterable[int]) -> dict[int, list[Channel]]:
+    through = Channel.checks.through.objects.filter(check_id__in=list(check_ids))
+    found: dict[int, list[Channel]] = defaultdict(list)
+    for link in through.select_related("channel"):
+        found[link.check_id].append(link.channel)
+    return found
+
+
+def fan_out(*, now: datetime, batch: int = 500) -> tuple[int, int]:
+    """Turn unprocessed flips into notifications: (flips handled, notifications)."""
+    with transaction.atomic():
+        flips = list(
+            Flip.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(processed__isnull=True)
+            .select_related("owner__project")
+            .order_by("created")[:batch]
+        )
+        if not flips:
+            return 0, 0
+        channels = _channels_by_check({f.owner_id for f in flips if f.notifies})
+        rows = []
+        for flip in flips:
+            if not flip.notifies:
+                continue
+            for channel in _targets(channels[flip.owner_id], flip.new_status):
+                rows.append(
+                    Notification(
+                        kind=NotificationKind.ALERT,
+                        flip=flip,
+                        owner=flip.owner,
+                        channel=channel,
+                        check_status=flip.new_status,
+                        next_attempt=now,
+                        claimed_at=now,
+                    )
+                )
+            _schedule_reminder(flip, now)
+        # The unique (flip, channel) constraint makes a repeated fan-out harmless.
+        Notification.objects.bulk_create(rows, ignore_conflicts=True)
+        flip_ids = [f.pk for f in flips]
+        Flip.objects.filter(pk__in=flip_ids, processed__isnull=True).update(
+            processed=now
+        )
+        ids = list(
+            Notification.objects.filter(
+                flip_id__in=flip_ids, state=DeliveryState.PENDING
+            ).values_list("pk", flat=True)
+        )
+        dispatch(ids)
+    return len(flips), len(ids)
+
+
+def _schedule_reminder(flip: Flip, now: datetime) -> None:
+    check = flip.owner
+    if flip.new_status == Status.DOWN:
+        interval = reminder_interval(check)
+        if interval is not None:
+            Check.objects.filter(pk=check.pk, status=Status.DOWN).update(
+                next_reminder=now + interval
+            )
+    elif check.next_reminder is not None:
+        Check.objects.filter(pk=check.pk).update(next_reminder=None)
+
+
+def send_reminders(*, now: datetime | None = None, batch: int = 500) -> int:
+    """Repeat the down alert on every channel of checks still down; the count queued."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            Check.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(next_reminder__lte=now)
+            .select_related("project")
+            .order_by("next_reminder")[:batch]
+        )
+        channels = _channels_by_check(c.pk for c in due)
+        rows = []
+        for check in due:
+            interval = reminder_interval(check)
+            if check.status != Status.DOWN or interval is None:
+                Check.objects.filter(pk=check.pk).update(next_reminder=None)
+                continue
+            assert check.next_reminder is not None  # noqa: S101 - filtered above
+            following = check.next_reminder + interval
+            Check.objects.filter(pk=check.pk).update(
+                next_reminder=following if following > now else now + interval
+            )
+            for channel in _targets(channels[check.pk], Status.DOWN):
+                rows.append(
+                    Notification(
+                        kind=NotificationKind.REMINDER,
+                        owner=check,
+                        channel=channel,
+                        check_status=Status.DOWN,
+                        next_attempt=now,
+                        claimed_at=now,
+                    )
+                )
+        created = Notification.objects.bulk_create(rows)
+        dispatch([n.pk for n in created])
+    return len(created)
+
+
+# --- delivery: pending -> sending -> sent | failed -----------------------------------
+
+
+def dispatch(notification_ids: list[int]) -> None:
+    """Queue deliveries once the current transaction commits."""
+    if notification_ids:
+        ids = list(notification_ids)
+        transaction.on_commit(lambda: _queue(ids))
+
+
+def _queue(ids: list[int]) -> None:
+    from checks import tasks
+
+    for pk in ids:
+        try:
+            tasks.deliver_notification.apply_async((pk,), retry=False)
+        except Exception:  # noqa: BLE001 - the rows stay pending; requeue() retries
+            log.warning(
+                "broker unavailable: %d notifications wait for requeue", len(ids)
+            )
+            return
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the n-th failed attempt: 1 min doubling up to 1 h."""
+    return min(BACKOFF_FIRST * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
+
+
+def deliver(notification_id: int, *, now: datetime | None = None) -> str | None:
+    """Make one attempt at a notification; its new state, or None if not ours."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Claim by conditional UPDATE: a duplicate message finds nothing to do.
+        claimed = Notification.objects.filter(
+            pk=notification_id, state=DeliveryState.PENDING, next_attempt__lte=now
+        ).update(
+            state=DeliveryState.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        )
+        if not claimed:
+            return None
+        attempt = DeliveryAttempt.objects.create(
+            notification_id=notification_id, started=now
+        )
+    notification = Notification.objects.select_related(
+        "channel__project", "owner__project", "flip"
+    ).get(pk=notification_id)
+    started = time.monotonic()
+    error, permanent = _send(notification)
+    duration = timedelta(seconds=time.monotonic() - started)
+    return _record(notification, attempt, now, duration, error, permanent)
+
+
+def _send(notification: Notification) -> tuple[str, bool]:
+    """Call the channel kind: ("", False) on success, else (error, permanent)."""
+    channel = notification.channel
+    try:
+        if channel.disabled:
+            raise DeliveryError("The channel is disabled", permanent=True)
+        try:
+            kind = registry.get(channel.kind)
+        except KeyError:
+            raise DeliveryError(
+                f"Unknown channel kind {channel.kind!r}", permanent=True
+            ) from None
+        kind.send(channel, notification)
+    except DeliveryError as e:
+        return e.message or "Delivery failed", e.permanent
+    except Exception as e:
+        # A bug in one kind must not lose the alert: it is retried like any failure.
+        # The message may carry a URL with a token: log it, store only the type.
+        log.exception("delivery of notification %s crashed", notification.pk)
+        return f"Unexpected error ({type(e).__name__})", False
+    return "", False
+
+
+def _record(
+    notification: Notification,
+    attempt: DeliveryAttempt,
+    claimed_at: datetime,
+    duration: timedelta,
+    error: str,
+    permanent: bool,
+) -> str:
+    finished = claimed_at + duration
+    row = Notification.objects.filter(pk=notification.pk)
+    channel_fields: dict[str, object] = {
+        "last_notify": claimed_at,
+        "last_notify_duration": duration,
+    }
+    with transaction.atomic():
+        DeliveryAttempt.objects.filter(pk=attempt.pk).update(
+            duration=duration, ok=not error, error=error
+        )
+        if not error:
+            state = DeliveryState.SENT
+            # Sent even if requeue() took the row back meanwhile: no second send.
+            row.filter(state__in=[DeliveryState.PENDING, DeliveryState.SENDING]).update(
+                state=state, sent_at=finished, error=""
+            )
+            channel_fields["last_error"] = ""
+        else:
+            retry_at = finished + backoff(notification.attempts)
+            horizon = notification.created + _seconds("ALERT_RETRY_HORIZON")
+            gives_up = (
+                permanent
+                or notification.kind == NotificationKind.TEST
+                or retry_at > horizon
+            )
+            state = DeliveryState.FAILED if gives_up else DeliveryState.PENDING
+            mine = row.filter(state=DeliveryState.SENDING, claimed_at=claimed_at)
+            mine.update(
+                state=state,
+                error=error,
+                next_attempt=None if gives_up else retry_at,
+                claimed_at=None,
+            )
+            if gives_up:
+                channel_fields["last_error"] = error[:200]
+        Channel.objects.filter(pk=notification.channel_id).update(**channel_fields)
+    if error:
+        log.info(
+            "notification %s via %s: %s (%s)",
+            notification.pk,
+            notification.channel.kind,
+            error,
+            state,
+        )
+    return state
+
+
+def requeue(*, now: datetime | None = None, batch: int = 1000) -> int:
+    """Queue again what a lost message or a dead worker left; the count queued."""
+    now = now or timezone.now()
+    stuck_before = now - _seconds("ALERT_SENDING_TIMEOUT")
+    with transaction.atomic():
+        stuck = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(state=DeliveryState.SENDING, claimed_at__lt=stuck_before)
+            .values_list("pk", flat=True)[:batch]
+        )
+        if stuck:
+            Notification.objects.filter(
+                pk__in=stuck, state=DeliveryState.SENDING
+            ).update(state=DeliveryState.PENDING, claimed_at=None, next_attempt=now)
+            DeliveryAttempt.objects.filter(
+                notification_id__in=stuck, duration__isnull=True
+            ).update(error="Interrupted: the worker was lost during the attempt")
+            log.warning("%d notifications were stuck sending; retrying", len(stuck))
+    # claimed_at on a pending row = when it was last handed to the broker.
+    queued_before = now - _seconds("ALERT_REQUEUE_AFTER")
+    with transaction.atomic():
+        waiting = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(state=DeliveryState.PENDING, next_attempt__lte=now)
+            .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=queued_before))
+            .order_by("next_attempt")
+            .values_list("pk", flat=True)[:batch]
+        )
+        Notification.objects.filter(pk__in=waiting).update(claimed_at=now)
+        dispatch(waiting)
+    return len(waiting)
+
+
+def send_test_notification(*, channel: Channel, queue: bool = False) -> Notification:
+    """Send a test alert now (or queue it); the notification with its outcome."""
+    status = Status.DOWN
+    try:
+        if registry.get(channel.kind).is_noop(channel, Status.DOWN):
+            status = Status.UP
+    except KeyError:
+        pass  # delivery records "Unknown channel kind"
+    now = timezone.now()
+    notification = Notification.objects.create(
+        kind=NotificationKind.TEST,
+        channel=channel,
+        check_status=status,
+        next_attempt=now,
+        claimed_at=now,
+    )
+    if queue:
+        with transaction.atomic():
+            dispatch([notification.pk])
+    else:
+        deliver(notification.pk, now=now)
+    notification.refresh_from_db()
+    return notification
+
+
+# --- reports ---------------------------------------------------------------------
+
+
+REPORT_HOUR = 9
+
+
+def next_report_date(period: str, tz: str, now: datetime) -> datetime | None:
+    """09:00 local on the next day / Monday / first of the month; None when off."""
+    zone = ZoneInfo(schedule.canonical_tz(tz) if tz else "UTC")
+    today = now.astimezone(zone).date()
+    if period == Reports.DAILY:
+        day = today + timedelta(days=1)
+    elif period == Reports.WEEKLY:
+        day = today + timedelta(days=7 - today.weekday())
+    elif period == Reports.MONTHLY:
+        day = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    else:
+        return None
+    local = datetime(day.year, day.month, day.day, REPORT_HOUR, tzinfo=zone)
+    return local.astimezone(UTC)
+
+
+def send_reports(*, now: datetime | None = None) -> int:
+    """Email due daily/weekly/monthly reports; the number sent."""
+    now = now or timezone.now()
+    sent = 0
+    due = (
+        Profile.objects.exclude(reports=Reports.OFF)
+        .filter(Q(next_report_date__isnull=True) | Q(next_report_date__lte=now))
+        .select_related("user")
+    )
+    for profile in due:
+        try:
+            following = next_report_date(profile.reports, profile.tz, now)
+        except schedule.ScheduleError:
+            following = next_report_date(profile.reports, "UTC", now)
+        # Optimistic claim: of several workers, only one sends each report.
+        claimed = Profile.objects.filter(
+            pk=profile.pk, next_report_date=profile.next_report_date
+        ).update(next_report_date=following)
+        if not claimed or profile.next_report_date is None:
+            continue  # lost the race, or the first date was only being scheduled
+        if send_report(profile=profile, now=now):
+            sent += 1
+    return sent
+
+
+def send_report(*, profile: Profile, now: datetime) -> bool:
+    """Email one user the status of their projects' checks; False if nothing to say."""
+    user = profile.user
+    if not user.email:
+        return False
+    projects = (
+        Project.objects.filter(Q(owner=user) | Q(members__user=user))
+        .distinct()
+        .order_by("name")
+    )
+    sections = []
+    for project in projects:
+        checks = list(project.checks.order_by("name", "created"))
+        rows = [
+            {
+                "name": check.name or str(check.code),
+                "status": schedule.status_at(check, now).value,
+                "last_ping": check.last_ping,
+            }
+            for check in checks
+        ]
+        sections.append({"project": project, "checks": rows, "down": _count_down(rows)})
+    if not any(section["checks"] for section in sections):
+        return False
+    context = {
+        "period": profile.reports,
+        "sections": sections,
+        "site_name": settings.SITE_NAME,
+        "site_root": settings.SITE_ROOT,
+        "now": now,
+    }
+    message = EmailMultiAlternatives(
+        subject=f"{settings.SITE_NAME}: {profile.reports} report",
+        body=render_to_string("emails/report.txt", context),
+        to=[user.email],
+    )
+    message.attach_alternative(
+        render_to_string("emails/report.html", context), "text/html"
+    )
+    message.send()
+    return True
+
+
+def _count_down(rows: list[dict[str, object]]) -> int:
+    return sum(1 for row in rows if row["status"] == Status.DOWN)
+
+
+# --- the embedded loop (no Redis: `manage.py serve` / `manage.py alerts`) ------------
+
+
+def run_loop(*, stop: threading.Event, interval: float | None = None) -> None:
+    """Scan, deliver, requeue, remind and report until `stop` is set."""
+    interval = interval or settings.ALERT_SCAN_INTERVAL
+    periodic = [
+        (settings.ALERT_REQUEUE_INTERVAL, lambda: requeue()),
+        (60.0, lambda: send_reminders()),
+        (300.0, lambda: send_reports()),
+    ]
+    last_run = [0.0] * len(periodic)
+    while not stop.is_set():
+        try:
+            tick()
+            for i, (every, job) in enumerate(periodic):
+                if time.monotonic() - last_run[i] >= every:
+                    job()
+                    last_run[i] = time.monotonic()
+        except Exception:
+            # E.g. the database restarting: keep the loop alive and try again.
+            log.exception("alert loop iteration failed; retrying")
+        finally:
+            close_old_connections()
+        stop.wait(interval)
