@@ -204,6 +204,8 @@ CELERY_BEAT_SCHEDULE = {
         ("reports", "checks.send_reports", 300.0),
     ]
 }
+# A worker started without -Q consumes all three; see docs/alerts.md for splitting.
+CELERY_TASK_QUEUES = {"celery": {}, "alerts": {}, "deliver": {}}
 CELERY_TASK_ROUTES = {
     "checks.deliver_notification": {"queue": "deliver"},
     "checks.scan": {"queue": "alerts"},
