@@ -430,3 +430,34 @@ def rotate_ping_key(*, project: Project) -> str:
     project.ping_key = new_ping_key()
     Project.objects.filter(pk=project.pk).update(ping_key=project.ping_key)
     return project.ping_key
+
+
+# --- channels (dashboard) ----------------------------------------------------------
+
+
+def set_check_channels(*, check: Check, channels: list[Channel]) -> None:
+    """Attach exactly these channels (all of the check's project) to the check."""
+    if any(c.project_id != check.project_id for c in channels):
+        raise ValueError("a channel of another project")
+    check.channels.set(channels)
+
+
+def create_channel(
+    *, project: Project, kind: str, name: str, config: dict[str, Any]
+) -> Channel:
+    """A new channel, attached to every existing check of the project (as upstream)."""
+    with transaction.atomic():
+        channel = Channel.objects.create(
+            project=project, kind=kind, name=name, config=config
+        )
+        channel.checks.set(Check.objects.filter(project=project))
+    return channel
+
+
+def update_channel(*, channel: Channel, name: str, config: dict[str, Any]) -> None:
+    """Save a channel's new name and config; a fixed config clears the old error."""
+    channel.name = name
+    channel.config = config
+    channel.last_error = ""
+    channel.disabled = False
+    channel.save(update_fields=["name", "config", "last_error", "disabled"])

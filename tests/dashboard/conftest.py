@@ -1,0 +1,36 @@
+"""Dashboard fixtures: a project with an owner, a member, a reader; a stranger."""
+
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth.models import User
+
+from checks.models import Member, Project, Role
+from tests.factories import ProjectFactory, UserFactory
+
+
+@dataclass
+class Team:
+    project: Project
+    owner: User
+    member: User
+    reader: User
+    stranger: User
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    # Tests make several users each; PBKDF2 would spend seconds hashing passwords.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def team(db) -> Team:
+    project = ProjectFactory()
+    member = UserFactory()
+    reader = UserFactory()
+    Member.objects.create(user=member, project=project, role=Role.MEMBER)
+    Member.objects.create(user=reader, project=project, role=Role.READONLY)
+    # The stranger has a project of their own: access is about membership, not login.
+    stranger = ProjectFactory().owner
+    return Team(project, project.owner, member, reader, stranger)
