@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
 from rest_framework import serializers
 
@@ -28,6 +29,21 @@ def first_error(errors: Any) -> str:
     if isinstance(errors, list) and errors:
         return first_error(errors[0])
     return str(errors)
+
+
+def validate_http_url(value: str) -> None:
+    """Empty, or an http(s) URL with a host."""
+    if value:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise serializers.ValidationError("Enter an http:// or https:// URL.")
+
+
+def http_url_field(**kwargs: Any) -> serializers.CharField:
+    """A config field holding an http(s) URL (≤ 1000 characters)."""
+    return serializers.CharField(
+        max_length=1000, validators=[validate_http_url], **kwargs
+    )
 
 
 class ChannelKind:

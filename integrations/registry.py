@@ -12,6 +12,13 @@ from integrations.base import ChannelKind
 KINDS: dict[str, str] = {
     "email": "integrations.email.Email",
     "webhook": "integrations.webhook.Webhook",
+    "slack": "integrations.slack.Slack",
+    "mattermost": "integrations.mattermost.Mattermost",
+    "discord": "integrations.discord.Discord",
+    "msteams": "integrations.msteams.MsTeams",
+    "telegram": "integrations.telegram.Telegram",
+    "pagerduty": "integrations.pagerduty.PagerDuty",
+    "opsgenie": "integrations.opsgenie.Opsgenie",
 }
 
 

@@ -13,7 +13,7 @@ import json
 import re
 import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from django.conf import settings
 from django.utils import timezone
@@ -22,7 +22,7 @@ from rest_framework import serializers
 from checks import schedule
 from checks.models import Kind
 from integrations import http
-from integrations.base import ChannelKind
+from integrations.base import ChannelKind, http_url_field
 from integrations.message import Message, build_message
 
 if TYPE_CHECKING:
@@ -36,14 +36,6 @@ PLACEHOLDER = re.compile(
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 SIGNATURE_HEADER = "X-Hc-Signature"
 TIMESTAMP_HEADER = "X-Hc-Timestamp"
-
-
-def validate_http_url(value: str) -> None:
-    """Empty, or an http(s) URL with a host (placeholders allowed elsewhere)."""
-    if value:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise serializers.ValidationError("Enter an http:// or https:// URL.")
 
 
 def _validate_headers(value: dict[str, str]) -> None:
@@ -61,12 +53,7 @@ def _body_field() -> serializers.CharField:
 
 
 def _url_field() -> serializers.CharField:
-    return serializers.CharField(
-        max_length=FIELD_LIMIT,
-        allow_blank=True,
-        default="",
-        validators=[validate_http_url],
-    )
+    return http_url_field(allow_blank=True, default="")
 
 
 def _headers_field() -> serializers.DictField:
