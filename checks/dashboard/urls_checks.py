@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from checks.dashboard import checks
+from checks.dashboard import checks, integrations
 
 urlpatterns = [
     path("projects/<uuid:code>/checks/", checks.checks_list, name="checks-list"),
@@ -28,5 +28,33 @@ urlpatterns = [
         "checks/<uuid:code>/pings/<int:n>/body/",
         checks.ping_body,
         name="check-ping-body",
+    ),
+]
+
+urlpatterns += [
+    path(
+        "projects/<uuid:code>/integrations/",
+        integrations.integrations_list,
+        name="integrations-list",
+    ),
+    path(
+        "projects/<uuid:code>/integrations/add/<slug:kind>/",
+        integrations.add_channel,
+        name="integrations-add",
+    ),
+    path(
+        "integrations/<uuid:code>/edit/",
+        integrations.edit_channel,
+        name="integrations-edit",
+    ),
+    path(
+        "integrations/<uuid:code>/test/",
+        integrations.test_channel,
+        name="integrations-test",
+    ),
+    path(
+        "integrations/<uuid:code>/remove/",
+        integrations.remove_channel,
+        name="integrations-remove",
     ),
 ]

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from checks.models import Check, Ping
+from checks.models import Channel, Check, Notification, Ping
 from tests.factories import ChannelFactory, CheckFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,6 +30,14 @@ VIEWS = [
     View("post", "/checks/{check}/delete/", write=True),
     View("post", "/checks/{check}/channels/", write=True),
     View("get", "/checks/{check}/pings/1/body/", write=False),
+    View("get", "/projects/{project}/integrations/", write=False),
+    View("get", "/projects/{project}/integrations/add/webhook/", write=True),
+    View("post", "/projects/{project}/integrations/add/webhook/", write=True),
+    View("get", "/integrations/{channel}/edit/", write=True),
+    View("post", "/integrations/{channel}/edit/", write=True),
+    View("post", "/integrations/{channel}/test/", write=True),
+    View("get", "/integrations/{channel}/remove/", write=True),
+    View("post", "/integrations/{channel}/remove/", write=True),
 ]
 IDS = [f"{v.method} {v.url}" for v in VIEWS]
 
@@ -38,14 +46,20 @@ IDS = [f"{v.method} {v.url}" for v in VIEWS]
 def check(team):
     check = CheckFactory(project=team.project, name="mine", n_pings=1)
     Ping.objects.create(owner=check, n=1, created=check.created, body=b"log")
-    ChannelFactory(project=team.project)
+    ChannelFactory(project=team.project, name="mine")
     return check
 
 
 def _call(client, view, team, check):
-    url = view.url.format(project=team.project.code, check=check.code)
+    channel = Channel.objects.get(project=team.project)
+    url = view.url.format(
+        project=team.project.code, check=check.code, channel=channel.code
+    )
     data = {
         "name": "changed",
+        "cfg_url_down": "https://example.org",
+        "cfg_method_down": "POST",
+        "cfg_method_up": "POST",
         "kind": "simple",
         "timeout_value": "1",
         "timeout_unit": "3600",
@@ -57,13 +71,19 @@ def _call(client, view, team, check):
     return client.get(url)
 
 
+def _assert_unchanged(team, check):
+    check.refresh_from_db()
+    assert check.name == "mine"
+    assert Check.objects.filter(project=team.project).count() == 1
+    assert [c.name for c in Channel.objects.filter(project=team.project)] == ["mine"]
+    assert not Notification.objects.exists()
+
+
 @pytest.mark.parametrize("view", VIEWS, ids=IDS)
 def test_stranger_gets_not_found(client, team, check, view):
     client.force_login(team.stranger)
     assert _call(client, view, team, check).status_code == 404
-    check.refresh_from_db()
-    assert check.name == "mine"
-    assert Check.objects.filter(project=team.project).count() == 1
+    _assert_unchanged(team, check)
 
 
 @pytest.mark.parametrize(
@@ -74,9 +94,7 @@ def test_stranger_gets_not_found(client, team, check, view):
 def test_read_only_member_cannot_write(client, team, check, view):
     client.force_login(team.reader)
     assert _call(client, view, team, check).status_code == 403
-    check.refresh_from_db()
-    assert check.name == "mine"
-    assert Check.objects.filter(project=team.project).count() == 1
+    _assert_unchanged(team, check)
 
 
 @pytest.mark.parametrize(
