@@ -8,6 +8,7 @@ own, the others are stopped too and the runner exits non-zero.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shlex
 import signal
@@ -21,6 +22,7 @@ from typing import IO
 # Longer than a Celery warm shutdown needs to finish a delivery.
 STOP_TIMEOUT = float(os.environ.get("STOP_TIMEOUT", "65"))
 REQUIRED = ("DATABASE_URL", "REDIS_URL")
+PR_SET_PDEATHSIG = 1
 
 
 def read_procfile(path: Path) -> list[tuple[str, str]]:
@@ -32,6 +34,12 @@ def read_procfile(path: Path) -> list[tuple[str, str]]:
         name, _, command = line.partition(":")
         entries.append((name.strip(), command.strip()))
     return entries
+
+
+def _die_with_runner() -> None:
+    # Linux: if the runner itself is killed (SIGKILL), its children get SIGTERM
+    # instead of running on orphaned.
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _pump(name: str, stream: IO[bytes], width: int) -> None:
@@ -55,6 +63,7 @@ class Runner:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_runner,  # children die with the runner
         )
         assert proc.stdout is not None  # noqa: S101 - stdout=PIPE
         threading.Thread(

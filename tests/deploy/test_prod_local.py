@@ -14,17 +14,17 @@ import sys
 import pytest
 from django.conf import settings
 
-from tests.deploy.processes import (
+from bench.processes import (
     ROOT,
     OwnRedis,
     drop_database,
+    free_port,
     http_status,
     role_env,
     run_role,
     scratch_database_url,
     wait_for,
 )
-from tests.servers import free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -80,7 +80,11 @@ def layout(tmp_path_factory):
         yield url, env, runner, log
     finally:
         if runner.poll() is None:
-            runner.kill()
+            runner.send_signal(signal.SIGINT)
+            try:
+                runner.wait(60)
+            except subprocess.TimeoutExpired:
+                runner.kill()
         own_redis.stop()
         drop_database(database_url)
 

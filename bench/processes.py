@@ -1,12 +1,17 @@
-"""Real servers and processes for deploy tests and drills: own Redis, own databases,
-hcserver roles started through deploy/entrypoint.sh."""
+"""Real servers and processes for benchmarks, drills and deploy tests: own PostgreSQL
+and Redis on ephemeral ports, scratch databases, hcserver roles started through
+deploy/entrypoint.sh. Standard library, psycopg2 and redis only."""
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -16,10 +21,14 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg2
 import redis
 
-from tests.servers import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 ENTRYPOINT = str(ROOT / "deploy" / "entrypoint.sh")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def wait_for(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -44,7 +53,7 @@ class OwnRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(  # noqa: S603
+        self.proc = subprocess.Popen(
             [
                 shutil.which("redis-server") or "redis-server",
                 "--port",
@@ -72,6 +81,73 @@ class OwnRedis:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
+
+
+def _pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else name
+
+
+class OwnPostgres:
+    """A throwaway PostgreSQL cluster (initdb + pg_ctl) in a temp dir on an ephemeral
+    port, so drills can stop and restart it without touching the shared server."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.workdir = Path(tempfile.mkdtemp(prefix="hc-pg-"))
+        self.datadir = self.workdir / "data"
+        self.logfile = self.workdir / "postgres.log"
+
+    def _run(self, *args: str) -> None:
+        command = list(args)
+        if os.geteuid() == 0:
+            # PostgreSQL refuses to run as root.
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+    def init(self) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(self.workdir, "postgres", "postgres")
+        self._run(
+            _pg_bin("initdb"),
+            "-D",
+            str(self.datadir),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-instructions",
+        )
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 "
+            "-c max_connections=200"
+        )
+        self._run(
+            _pg_bin("pg_ctl"),
+            "-D",
+            str(self.datadir),
+            "-o",
+            options,
+            "-l",
+            str(self.logfile),
+            "-w",
+            "start",
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(_pg_bin("pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop")
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def destroy(self) -> None:
+        # Not running is fine: there is nothing to stop.
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop("immediate")
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def scratch_database_url(base_url: str, name: str) -> str:
@@ -107,16 +183,17 @@ def role_env(**overrides: str) -> dict[str, str]:
 
 def run_role(role: str, *args: str, env: dict[str, str]) -> str:
     """Run a one-shot role (migrate, bootstrap, manage ...) and return its output."""
-    done = subprocess.run(  # noqa: S603
+    done = subprocess.run(
         [ENTRYPOINT, role, *args], env=env, capture_output=True, text=True, timeout=120
     )
-    assert done.returncode == 0, done.stderr
+    if done.returncode:
+        raise RuntimeError(f"{role} {args} failed: {done.stderr}")
     return done.stdout
 
 
 def http_status(url: str, timeout: float = 5) -> int:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             return int(response.status)
     except urllib.error.HTTPError as e:
         return e.code

@@ -1,0 +1,385 @@
+"""Ping throughput on gunicorn + PostgreSQL, beside PostgreSQL's own rate (pgbench).
+
+    .venv/bin/python bench/ping.py [--duration 10] [--connections 8]
+
+Creates a scratch database (`<DATABASE_URL's name>_bench`, default hc_deploy_bench),
+migrates it, creates --checks checks, starts the `web` role (gunicorn, settings from
+deploy/gunicorn.conf.py; WEB_CONCURRENCY / GUNICORN_THREADS from the environment or
+--workers/--threads) and loads it with wrk (Debian package `wrk`; a bounded Python
+client otherwise) for three scenarios: GET /ping/<uuid>, GET /ping/<key>/<slug> and POST
+/ping/<uuid> with a 10 kB body. Then pgbench runs the equivalent transaction (UPDATE the
+check RETURNING n_pings, INSERT the ping) on the same tables with the same number of
+clients. Prints pings/s, latency percentiles, the ratio to pgbench and the memory of
+each gunicorn worker. Only 127.0.0.1; every phase is bounded by --duration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bench.processes import (
+    ENTRYPOINT,
+    ROOT,
+    drop_database,
+    free_port,
+    http_status,
+    role_env,
+    run_role,
+    scratch_database_url,
+    wait_for,
+)
+
+SETUP = """
+import json
+from datetime import timedelta
+from django.contrib.auth.models import User
+from checks import services
+from checks.models import Check
+user = User.objects.create_user("bench@localhost", "bench@localhost", "x")
+project = services.create_project(owner=user, name="bench")
+for i in range({checks}):
+    services.create_check(project=project, name=f"job{{i}}", slug=f"job-{{i}}",
+                          timeout=timedelta(days=1))
+print(json.dumps({{"ping_key": project.ping_key, "codes": [str(c) for c in
+      Check.objects.values_list("code", flat=True)]}}))
+"""
+
+# The ping path's writes as one transaction, in pgbench's script language.
+PGBENCH_SCRIPT = """\\set id random(1, {checks})
+BEGIN;
+UPDATE checks_check SET last_ping = now(), n_pings = n_pings + 1, status = 'up',
+  alert_after = now() + interval '25 hours' WHERE id = :id + {first_id} - 1
+  RETURNING n_pings AS n \\gset
+INSERT INTO checks_ping (n, owner_id, created, kind, scheme, remote_addr, method, ua,
+  body, exitstatus, rid) VALUES (:n, :id + {first_id} - 1, now(), 'success', 'http',
+  '127.0.0.1', 'GET', 'wrk', NULL, NULL, NULL);
+END;
+"""
+
+WRK_SCRIPT = """
+local paths = {{{paths}}}
+local i = 0
+{setup}
+request = function()
+  i = i + 1
+  return wrk.format(nil, paths[(i % #paths) + 1])
+end
+"""
+
+
+def wrk_run(
+    base: str,
+    paths: list[str],
+    duration: int,
+    connections: int,
+    post_body: bytes | None,
+    workdir: Path,
+) -> dict:
+    setup = ""
+    if post_body is not None:
+        setup = (
+            'wrk.method = "POST"\n'
+            f'wrk.body = string.rep("x", {len(post_body)})\n'
+            'wrk.headers["Content-Type"] = "text/plain"'
+        )
+    script = workdir / "ping.lua"
+    script.write_text(
+        WRK_SCRIPT.format(paths=", ".join(json.dumps(p) for p in paths), setup=setup)
+    )
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "-s",
+            str(script),
+            base,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=duration + 30,
+        check=True,
+    ).stdout
+
+    def ms(label: str) -> float:
+        m = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not m:
+            return float("nan")
+        scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+        return float(m.group(1)) * scale
+
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)$", out, re.M)
+    return {
+        "rate": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "requests": requests,
+        "p50_ms": ms("50"),
+        "p90_ms": ms("90"),
+        "p99_ms": ms("99"),
+        "errors": int(errors.group(1)) if errors else 0,
+        "socket_errors": socket_errors.group(1) if socket_errors else "",
+    }
+
+
+def python_run(
+    base: str,
+    paths: list[str],
+    duration: int,
+    connections: int,
+    post_body: bytes | None,
+    workdir: Path,
+) -> dict:
+    """A bounded keep-alive client: one thread per connection, stops at the deadline."""
+    host, port = urlsplit(base).hostname, urlsplit(base).port
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    deadline = time.monotonic() + duration
+
+    def client(offset: int) -> None:
+        nonlocal errors
+        conn = http.client.HTTPConnection(host, port, timeout=10)
+        mine, bad, i = [], 0, offset
+        while time.monotonic() < deadline:
+            path = paths[i % len(paths)]
+            i += 1
+            started = time.perf_counter()
+            if post_body is None:
+                conn.request("GET", path)
+            else:
+                conn.request("POST", path, body=post_body)
+            response = conn.getresponse()
+            response.read()
+            mine.append((time.perf_counter() - started) * 1000)
+            bad += response.status >= 300
+        with lock:
+            latencies.extend(mine)
+            errors += bad
+
+    threads = [
+        threading.Thread(target=client, args=(n * 7,)) for n in range(connections)
+    ]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    q = statistics.quantiles(latencies, n=100)
+    return {
+        "rate": len(latencies) / elapsed,
+        "requests": len(latencies),
+        "p50_ms": q[49],
+        "p90_ms": q[89],
+        "p99_ms": q[98],
+        "errors": errors,
+        "socket_errors": "",
+    }
+
+
+def pgbench_run(
+    url: str, checks: int, first_id: int, duration: int, clients: int, workdir: Path
+) -> dict:
+    script = workdir / "ping.sql"
+    script.write_text(PGBENCH_SCRIPT.format(checks=checks, first_id=first_id))
+    parts = urlsplit(url)
+    out = subprocess.run(
+        [
+            "pgbench",
+            "-n",
+            "-h",
+            parts.hostname,
+            "-p",
+            str(parts.port or 5432),
+            "-U",
+            parts.username or "postgres",
+            "-c",
+            str(clients),
+            "-j",
+            "2",
+            "-T",
+            str(duration),
+            "-r",
+            "-f",
+            str(script),
+            parts.path[1:],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=duration + 60,
+        check=True,
+    ).stdout
+    tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
+    latency = re.search(r"latency average = ([\d.]+) ms", out)
+    return {"rate": tps, "latency_avg_ms": float(latency.group(1)) if latency else None}
+
+
+def worker_memory(master_pid: int) -> list[dict]:
+    """RSS and PSS (shared pages divided among sharers) of each gunicorn worker, MiB."""
+    result = []
+    children = (
+        Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    )
+    for pid in children:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        rss, pss = (
+            int(re.search(rf"^{field}:\s+(\d+) kB", rollup, re.M).group(1))
+            for field in ("Rss", "Pss")
+        )
+        result.append(
+            {
+                "pid": int(pid),
+                "rss_mib": rss / 1024,
+                "pss_mib": pss / 1024,
+            }
+        )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per phase")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--checks", type=int, default=200)
+    parser.add_argument(
+        "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 2))
+    )
+    parser.add_argument(
+        "--threads", type=int, default=int(os.environ.get("GUNICORN_THREADS", 4))
+    )
+    parser.add_argument(
+        "--client",
+        choices=("wrk", "python"),
+        default="wrk" if shutil.which("wrk") else "python",
+    )
+    parser.add_argument("--only", choices=("uuid", "slug", "post"), action="append")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+
+    base_url = os.environ.get(
+        "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hc_deploy"
+    )
+    name = urlsplit(base_url).path[1:] or "hc"
+    url = scratch_database_url(base_url, f"{name}_bench")
+    workdir = Path(tempfile.mkdtemp(prefix="hc-bench-"))
+    port = free_port()
+    env = role_env(
+        DATABASE_URL=url,
+        REDIS_URL="",
+        PORT=str(port),
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        WEB_CONCURRENCY=str(args.workers),
+        GUNICORN_THREADS=str(args.threads),
+        LOG_LEVEL="WARNING",
+    )
+    run_role("migrate", env=env)
+    data = json.loads(
+        run_role(
+            "manage", "shell", "-c", SETUP.format(checks=args.checks), env=env
+        ).splitlines()[-1]
+    )
+    web = subprocess.Popen([ENTRYPOINT, "web"], env=env, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    results: dict = {
+        "workers": args.workers,
+        "threads": args.threads,
+        "connections": args.connections,
+        "checks": args.checks,
+        "client": args.client,
+        "duration_s": args.duration,
+        "cpus": os.cpu_count(),
+    }
+    try:
+        wait_for(lambda: http_status(f"{base}/health/", 1) == 200, 60, "gunicorn")
+        load = wrk_run if args.client == "wrk" else python_run
+        uuids = [f"/ping/{c}" for c in data["codes"]]
+        slugs = [f"/ping/{data['ping_key']}/job-{i}" for i in range(args.checks)]
+        scenarios = {
+            "uuid": (uuids, None),
+            "slug": (slugs, None),
+            "post": (uuids, b"x" * 10240),
+        }
+        for label, (paths, body) in scenarios.items():
+            if args.only and label not in args.only:
+                continue
+            # Warm up: connections opened, code paths imported.
+            load(base, paths, 1, args.connections, body, workdir)
+            results[label] = load(
+                base, paths, args.duration, args.connections, body, workdir
+            )
+        results["memory"] = worker_memory(web.pid)
+    finally:
+        web.terminate()
+        web.wait(30)
+    import psycopg2
+
+    with psycopg2.connect(url) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT min(id) FROM checks_check")
+        first_id = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM checks_ping")
+        results["pings_stored"] = cursor.fetchone()[0]
+    results["pgbench"] = pgbench_run(
+        url, args.checks, first_id, args.duration, args.connections, workdir
+    )
+    for label in ("uuid", "slug", "post"):
+        if label in results:
+            results[label]["ratio_to_pgbench"] = (
+                results[label]["rate"] / results["pgbench"]["rate"]
+            )
+    if not args.keep:
+        drop_database(url)
+    shutil.rmtree(workdir, ignore_errors=True)
+
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    print(
+        f"gunicorn {args.workers} workers x {args.threads} threads, "
+        f"{args.connections} connections ({args.client}), {args.checks} checks, "
+        f"{args.duration} s per phase, {os.cpu_count()} CPUs"
+    )
+    print(
+        f"{'scenario':<22}{'pings/s':>10}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
+        f"{'non-2xx':>9}{'vs pgbench':>12}"
+    )
+    for label, title in (
+        ("uuid", "GET /ping/<uuid>"),
+        ("slug", "GET /ping/<key>/<slug>"),
+        ("post", "POST /ping/<uuid> 10kB"),
+    ):
+        if label in results:
+            r = results[label]
+            print(
+                f"{title:<22}{r['rate']:>10.0f}{r['p50_ms']:>9.2f}{r['p90_ms']:>9.2f}"
+                f"{r['p99_ms']:>9.2f}{r['errors']:>9}{r['ratio_to_pgbench']:>11.2f}x"
+            )
+    pg = results["pgbench"]
+    print(
+        f"{'pgbench update+insert':<22}{pg['rate']:>10.0f}"
+        f"{pg['latency_avg_ms'] or 0:>9.2f} (average)"
+    )
+    for m in results["memory"]:
+        print(
+            f"gunicorn worker {m['pid']}: RSS {m['rss_mib']:.1f} MiB, "
+            f"PSS {m['pss_mib']:.1f} MiB"
+        )
+
+
+if __name__ == "__main__":
+    main()
