@@ -8,6 +8,8 @@ import json
 import os
 import re
 import signal
+import smtplib
+import socket
 import subprocess
 import sys
 
@@ -15,6 +17,7 @@ import pytest
 from django.conf import settings
 
 from bench.processes import (
+    ENTRYPOINT,
     ROOT,
     OwnRedis,
     drop_database,
@@ -32,6 +35,16 @@ CREATE_CHECK = (
     "from checks.models import Project; from checks import services; "
     "print(services.create_check(project=Project.objects.get(), name='job').code)"
 )
+
+
+COUNT_EMAIL_PINGS = (
+    "from checks.models import Ping; print(Ping.objects.filter(scheme='email').count())"
+)
+
+
+def _accepts(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _alive(pid: int) -> bool:
@@ -122,6 +135,25 @@ def test_container_healthcheck_passes_against_running_web(layout):
         [sys.executable, "deploy/healthcheck.py"], cwd=ROOT, env=env, timeout=10
     )
     assert done.returncode == 0
+
+
+def test_smtpd_role_records_email_pings(layout):
+    _, env, _, _ = layout
+    port = free_port()
+    smtpd_env = {**env, "SMTPD_HOST": "127.0.0.1", "SMTPD_PORT": str(port)}
+    code = run_role("manage", "shell", "-c", CREATE_CHECK, env=env).split()[-1]
+    smtpd = subprocess.Popen([ENTRYPOINT, "smtpd"], env=smtpd_env)  # noqa: S603
+    try:
+        wait_for(lambda: _accepts(port), 30, "smtpd")
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.sendmail(
+                "cron@example.org", [f"{code}@localhost"], b"Subject: x\n\n"
+            )
+    finally:
+        smtpd.send_signal(signal.SIGTERM)
+        assert smtpd.wait(30) == 0
+    count = run_role("manage", "shell", "-c", COUNT_EMAIL_PINGS, env=env).split()[-1]
+    assert count == "1"
 
 
 def test_prod_local_stops_every_process_on_ctrl_c(layout):
