@@ -15,14 +15,17 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 
 from checks import schedule
 from checks.models import (
     ApiKey,
     Channel,
     Check,
+    DeliveryState,
     Flip,
+    Notification,
     Ping,
     PingKind,
     Profile,
@@ -461,3 +464,63 @@ def update_channel(*, channel: Channel, name: str, config: dict[str, Any]) -> No
     channel.last_error = ""
     channel.disabled = False
     channel.save(update_fields=["name", "config", "last_error", "disabled"])
+
+
+# --- housekeeping (periodic prune) -------------------------------------------------
+
+# Rows deleted per statement: short locks on tables the ping path writes to.
+PRUNE_BATCH = 5000
+
+
+def _delete_in_batches(queryset: QuerySet[Any]) -> int:
+    """Delete the rows of `queryset` a batch at a time; the number deleted."""
+    total = 0
+    while True:
+        ids = list(queryset.values_list("pk", flat=True)[:PRUNE_BATCH])
+        if not ids:
+            return total
+        queryset.model.objects.filter(pk__in=ids).delete()
+        total += len(ids)
+
+
+def prune_old_pings() -> int:
+    """Delete every check's pings beyond its owner's log limit (or PING_LOG_LIMIT)."""
+    limit = Coalesce(
+        F("owner__project__owner__profile__ping_log_limit"),
+        Value(settings.PING_LOG_LIMIT),
+    )
+    # alias() keeps the profile join LEFT OUTER: users without a profile still count.
+    over = Ping.objects.alias(limit=limit).filter(
+        n__lte=F("owner__n_pings") - F("limit")
+    )
+    return _delete_in_batches(over)
+
+
+def prune_old_flips(*, now: datetime) -> int:
+    """Delete flips older than FLIP_RETENTION_DAYS whose notifications are done."""
+    threshold = now - timedelta(days=settings.FLIP_RETENTION_DAYS)
+    open_states = [DeliveryState.PENDING, DeliveryState.SENDING]
+    old = (
+        Flip.objects.filter(created__lt=threshold, processed__isnull=False)
+        .exclude(notification__state__in=open_states)
+        .order_by()
+    )
+    return _delete_in_batches(old)
+
+
+def prune_old_notifications(*, now: datetime) -> int:
+    """Delete sent or failed notifications older than NOTIFICATION_RETENTION_DAYS."""
+    threshold = now - timedelta(days=settings.NOTIFICATION_RETENTION_DAYS)
+    done = [DeliveryState.SENT, DeliveryState.FAILED]
+    return _delete_in_batches(
+        Notification.objects.filter(created__lt=threshold, state__in=done)
+    )
+
+
+def prune_history(*, now: datetime) -> dict[str, int]:
+    """Run every prune; how many pings, flips and notifications were deleted."""
+    return {
+        "pings": prune_old_pings(),
+        "notifications": prune_old_notifications(now=now),
+        "flips": prune_old_flips(now=now),
+    }

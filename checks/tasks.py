@@ -1,6 +1,7 @@
 """Celery tasks: ids in, one service call, safe to run twice."""
 
 from celery import shared_task
+from django.utils import timezone
 
 from checks import alerts, services
 
@@ -39,3 +40,9 @@ def send_reminders() -> None:
 def send_reports() -> None:
     """Email the daily/weekly/monthly status reports that are due."""
     alerts.send_reports()
+
+
+@shared_task(name="checks.prune_history", acks_late=True, ignore_result=True)
+def prune_history() -> None:
+    """Delete old pings, flips and notifications (hourly housekeeping)."""
+    services.prune_history(now=timezone.now())

@@ -281,6 +281,12 @@ if LOG_REQUESTS:
 # Flips and finished notifications older than this are deleted by the periodic prune.
 FLIP_RETENTION_DAYS = env.int("FLIP_RETENTION_DAYS", default=90)
 NOTIFICATION_RETENTION_DAYS = env.int("NOTIFICATION_RETENTION_DAYS", default=90)
+# The prune (and the per-check log limit sweep) runs hourly from beat.
+CELERY_BEAT_SCHEDULE["prune"] = {
+    "task": "checks.prune_history",
+    "schedule": 3600.0,
+    "options": {"expires": 3600.0},
+}
 # Celery workers log through LOGGING below instead of their own root handler.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

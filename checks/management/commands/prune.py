@@ -1,0 +1,23 @@
+"""`manage.py prune`: delete old pings, flips and notifications now."""
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from checks import services
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete pings beyond each check's log limit, and flips and finished "
+        "notifications older than FLIP_RETENTION_DAYS / NOTIFICATION_RETENTION_DAYS. "
+        "Beat runs this hourly; run it from cron where there is no beat."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        deleted = services.prune_history(now=timezone.now())
+        self.stdout.write(
+            f"Deleted {deleted['pings']} pings, {deleted['flips']} flips, "
+            f"{deleted['notifications']} notifications"
+        )
