@@ -19,6 +19,12 @@ KINDS: dict[str, str] = {
     "telegram": "integrations.telegram.Telegram",
     "pagerduty": "integrations.pagerduty.PagerDuty",
     "opsgenie": "integrations.opsgenie.Opsgenie",
+    "ntfy": "integrations.ntfy.Ntfy",
+    "gotify": "integrations.gotify.Gotify",
+    "pushover": "integrations.pushover.Pushover",
+    "matrix": "integrations.matrix.Matrix",
+    "zulip": "integrations.zulip.Zulip",
+    "shell": "integrations.shell.Shell",
 }
 
 

@@ -12,6 +12,7 @@ import hmac
 import json
 import re
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -157,14 +158,26 @@ def placeholders(message: Message) -> dict[str, str]:
     return values
 
 
-def substitute(template: str, values: dict[str, str], *, url: bool = False) -> str:
-    """Replace known `$` placeholders in one pass; unknown ones stay literal."""
+def url_quote(value: str) -> str:
+    return quote(value, safe="")
+
+
+def substitute(
+    template: str,
+    values: dict[str, str],
+    *,
+    escape: Callable[[str], str] | None = None,
+) -> str:
+    """Replace known `$` placeholders in one pass; unknown ones stay literal.
+
+    `escape` transforms each value (URL-encoding in URLs, shell quoting, ...).
+    """
 
     def replace(match: re.Match[str]) -> str:
         value = values.get(match.group(1))
         if value is None:
             return match.group(0)
-        return quote(value, safe="") if url else value
+        return escape(value) if escape else value
 
     return PLACEHOLDER.sub(replace, template)
 
@@ -201,7 +214,7 @@ class Webhook(ChannelKind):
             return
         method = config[f"method_{status}"]
         values = placeholders(message)
-        url = substitute(url_template, values, url=True)
+        url = substitute(url_template, values, escape=url_quote)
         headers = {
             name: _header_value(substitute(value, values))
             for name, value in config[f"headers_{status}"].items()

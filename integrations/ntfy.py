@@ -1,0 +1,72 @@
+"""ntfy: a JSON publish to an ntfy server (ntfy.sh or self-hosted)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from rest_framework import serializers
+
+from integrations import http
+from integrations.base import ChannelKind, http_url_field
+from integrations.message import build_message
+
+if TYPE_CHECKING:
+    from checks.models import Channel, Notification
+
+BODY_LIMIT = 1000
+
+
+def _priority(default: int) -> serializers.IntegerField:
+    # ntfy priorities are 1 (min) .. 5 (max); 0 here = do not send.
+    return serializers.IntegerField(min_value=0, max_value=5, default=default)
+
+
+class NtfyConfig(serializers.Serializer):
+    url = http_url_field(required=False)
+    topic = serializers.RegexField(r"^[A-Za-z0-9_-]{1,64}$", max_length=64)
+    priority = _priority(5)
+    priority_up = _priority(3)
+    token = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class Ntfy(ChannelKind):
+    kind = "ntfy"
+    label = "ntfy"
+    config = NtfyConfig
+
+    def is_noop(self, channel: Channel, status: str) -> bool:
+        """Priority 0 for a direction turns it off."""
+        key = "priority" if status == "down" else "priority_up"
+        return channel.config.get(key, 5 if status == "down" else 3) == 0
+
+    def send(self, channel: Channel, notification: Notification) -> None:
+        """Publish a message with title, priority, tag and a link to the check."""
+        config = self.load_config(channel)
+        message = build_message(notification)
+        lines = [message.detail] if message.detail else []
+        lines += [f"{k}: {v}" for k, v in message.fields()]
+        excerpt = message.body_excerpt(BODY_LIMIT)
+        if excerpt:
+            lines += ["", "Last ping body:", excerpt]
+        payload: dict[str, Any] = {
+            "topic": config["topic"],
+            "title": message.headline,
+            "message": "\n".join(lines),
+            "priority": config["priority" if message.is_down else "priority_up"],
+            "tags": ["red_circle" if message.is_down else "green_circle"],
+            "click": message.url,
+            "actions": [
+                {
+                    "action": "view",
+                    "label": f"View in {settings.SITE_NAME}",
+                    "url": message.url,
+                }
+            ],
+        }
+        headers = {}
+        if config.get("token"):
+            headers["Authorization"] = f"Bearer {config['token']}"
+        base = (config.get("url") or settings.NTFY_DEFAULT_URL).rstrip("/")
+        # JSON publishing goes to the server's root URL; the topic is in the body.
+        http.request("POST", f"{base}/", headers=headers, json=payload)
