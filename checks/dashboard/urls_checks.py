@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from checks.dashboard import checks, integrations
+from checks.dashboard import checks, integrations, metrics
 
 urlpatterns = [
     path("projects/<uuid:code>/checks/", checks.checks_list, name="checks-list"),
@@ -57,4 +57,10 @@ urlpatterns += [
         integrations.remove_channel,
         name="integrations-remove",
     ),
+]
+
+urlpatterns += [
+    path("projects/<uuid:code>/metrics/", metrics.metrics, name="project-metrics"),
+    path("projects/<uuid:code>/metrics/<str:key>", metrics.metrics),
+    path("projects/<uuid:code>/checks/metrics/<str:key>", metrics.metrics),
 ]
