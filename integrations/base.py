@@ -31,6 +31,10 @@ def first_error(errors: Any) -> str:
     return str(errors)
 
 
+# Dashboard forms show fields with this style as password inputs.
+SECRET = {"input_type": "password"}
+
+
 def validate_http_url(value: str) -> None:
     """Empty, or an http(s) URL with a host."""
     if value:
@@ -75,8 +79,12 @@ class ChannelKind:
 class UpDownConfig(serializers.Serializer):
     """`up`/`down` toggles: which status changes a channel announces."""
 
-    up = serializers.BooleanField(default=True)
-    down = serializers.BooleanField(default=True)
+    up = serializers.BooleanField(
+        default=True, help_text="Notify when a check comes back up."
+    )
+    down = serializers.BooleanField(
+        default=True, help_text="Notify when a check goes down."
+    )
 
 
 class UpDownKind(ChannelKind):

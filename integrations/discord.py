@@ -21,7 +21,9 @@ BODY_LIMIT = 1000
 
 
 class DiscordConfig(serializers.Serializer):
-    url = http_url_field()
+    url = http_url_field(
+        help_text="Server settings → Integrations → Webhooks → Copy Webhook URL."
+    )
 
 
 def _truncate(text: str, limit: int) -> str:

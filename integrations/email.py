@@ -23,6 +23,7 @@ class EmailConfig(UpDownConfig):
         child=serializers.EmailField(max_length=254),
         min_length=1,
         max_length=MAX_RECIPIENTS,
+        help_text=f"Up to {MAX_RECIPIENTS} addresses; each gets its own message.",
     )
 
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from integrations import http
-from integrations.base import ChannelKind, http_url_field
+from integrations.base import SECRET, ChannelKind, http_url_field
 from integrations.message import build_message
 
 if TYPE_CHECKING:
@@ -19,12 +19,18 @@ BODY_LIMIT = 1000
 
 def _priority() -> serializers.IntegerField:
     # Gotify priorities are 1..10 here; 0 = do not send (as in Healthchecks).
-    return serializers.IntegerField(min_value=0, max_value=10, default=5)
+    return serializers.IntegerField(
+        min_value=0, max_value=10, default=5, help_text="1 to 10; 0 = do not send."
+    )
 
 
 class GotifyConfig(serializers.Serializer):
-    url = http_url_field()
-    token = serializers.CharField(max_length=200)
+    url = http_url_field(
+        help_text="Your Gotify server, e.g. https://gotify.example.org"
+    )
+    token = serializers.CharField(
+        max_length=200, style=SECRET, help_text="The token of a Gotify application."
+    )
     priority = _priority()
     priority_up = _priority()
 

@@ -18,7 +18,13 @@ if TYPE_CHECKING:
 
 
 class MatrixConfig(serializers.Serializer):
-    room_id = serializers.RegexField(r"^![^:\s]+:\S+$", max_length=255)
+    room_id = serializers.RegexField(
+        r"^![^:\s]+:\S+$",
+        max_length=255,
+        label="Room ID",
+        help_text="The internal id, like !abc123:example.org (Room settings → "
+        "Advanced). Invite the bot to the room first.",
+    )
 
 
 def bodies(message: Message) -> tuple[str, str]:

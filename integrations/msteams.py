@@ -18,7 +18,9 @@ BODY_LIMIT = 1000
 
 
 class TeamsConfig(serializers.Serializer):
-    url = http_url_field()
+    url = http_url_field(
+        help_text="The URL of a Teams Workflows flow started by a webhook request."
+    )
 
 
 def card(message: Message) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from integrations import http
-from integrations.base import ChannelKind, http_url_field
+from integrations.base import SECRET, ChannelKind, http_url_field
 from integrations.message import build_message
 
 if TYPE_CHECKING:
@@ -19,15 +19,29 @@ BODY_LIMIT = 1000
 
 def _priority(default: int) -> serializers.IntegerField:
     # ntfy priorities are 1 (min) .. 5 (max); 0 here = do not send.
-    return serializers.IntegerField(min_value=0, max_value=5, default=default)
+    return serializers.IntegerField(
+        min_value=0, max_value=5, default=default, help_text="1 to 5; 0 = do not send."
+    )
 
 
 class NtfyConfig(serializers.Serializer):
-    url = http_url_field(required=False)
-    topic = serializers.RegexField(r"^[A-Za-z0-9_-]{1,64}$", max_length=64)
+    url = http_url_field(
+        required=False, help_text="Your ntfy server; empty = the server's default."
+    )
+    topic = serializers.RegexField(
+        r"^[A-Za-z0-9_-]{1,64}$",
+        max_length=64,
+        help_text="Letters, digits, - and _ (up to 64).",
+    )
     priority = _priority(5)
     priority_up = _priority(3)
-    token = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    token = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        style=SECRET,
+        help_text="Access token, for protected topics.",
+    )
 
 
 class Ntfy(ChannelKind):

@@ -8,7 +8,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from integrations import http
-from integrations.base import ChannelKind
+from integrations.base import SECRET, ChannelKind
 from integrations.message import build_message
 
 if TYPE_CHECKING:
@@ -18,7 +18,12 @@ MESSAGE_LIMIT = 130  # Opsgenie truncates longer alert messages
 
 
 class OpsgenieConfig(serializers.Serializer):
-    key = serializers.CharField(max_length=100)
+    key = serializers.CharField(
+        max_length=100,
+        label="API key",
+        style=SECRET,
+        help_text="The key of an API integration of your Opsgenie team.",
+    )
     region = serializers.ChoiceField(["us", "eu"], default="us")
 
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from integrations import http
-from integrations.base import ChannelKind
+from integrations.base import SECRET, ChannelKind
 from integrations.message import build_message
 
 if TYPE_CHECKING:
@@ -17,7 +17,13 @@ if TYPE_CHECKING:
 
 class PagerDutyConfig(serializers.Serializer):
     # The "Integration Key" of an Events API v2 integration on a PagerDuty service.
-    routing_key = serializers.RegexField(r"^[A-Za-z0-9]{32}$", max_length=32)
+    routing_key = serializers.RegexField(
+        r"^[A-Za-z0-9]{32}$",
+        max_length=32,
+        label="Integration key",
+        style=SECRET,
+        help_text="Service → Integrations → Events API V2 → Integration Key.",
+    )
 
 
 class PagerDuty(ChannelKind):

@@ -21,11 +21,20 @@ MESSAGE_LIMIT = 1024  # Pushover's limit on the message text
 
 def _priority() -> serializers.IntegerField:
     # -2 lowest .. 2 emergency (repeats until acknowledged); -3 = do not send.
-    return serializers.IntegerField(min_value=OFF, max_value=EMERGENCY, default=0)
+    return serializers.IntegerField(
+        min_value=OFF,
+        max_value=EMERGENCY,
+        default=0,
+        help_text="-2 lowest, -1 low, 0 normal, 1 high, 2 emergency; -3 = do not send.",
+    )
 
 
 class PushoverConfig(serializers.Serializer):
-    user_key = serializers.RegexField(r"^[A-Za-z0-9]{30}$", max_length=30)
+    user_key = serializers.RegexField(
+        r"^[A-Za-z0-9]{30}$",
+        max_length=30,
+        help_text="Your user (or group) key, from the Pushover dashboard.",
+    )
     priority = _priority()
     priority_up = _priority()
 

@@ -25,8 +25,21 @@ ENV_PASSED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ")
 
 
 class ShellConfig(serializers.Serializer):
-    cmd_down = serializers.CharField(max_length=1000, allow_blank=True, default="")
-    cmd_up = serializers.CharField(max_length=1000, allow_blank=True, default="")
+    cmd_down = serializers.CharField(
+        max_length=1000,
+        allow_blank=True,
+        default="",
+        label="Command for down",
+        help_text="Runs on the server; $NAME, $CODE, $STATUS, $NOW, $TAGS are "
+        "shell-quoted. Empty = nothing.",
+    )
+    cmd_up = serializers.CharField(
+        max_length=1000,
+        allow_blank=True,
+        default="",
+        label="Command for up",
+        help_text="Empty = nothing.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not settings.SHELL_ENABLED:

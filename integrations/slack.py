@@ -18,7 +18,7 @@ BODY_LIMIT = 1000
 
 
 class SlackConfig(serializers.Serializer):
-    url = http_url_field()
+    url = http_url_field(help_text="The incoming-webhook URL.")
 
 
 def attachment_payload(message: Message) -> dict[str, Any]:

@@ -19,8 +19,17 @@ BODY_LIMIT = 1000
 
 
 class TelegramConfig(serializers.Serializer):
-    id = serializers.IntegerField()  # chat id: negative for groups and channels
-    thread_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    id = serializers.IntegerField(
+        label="Chat ID",
+        help_text="Negative for groups and channels. Add the bot to the chat first.",
+    )
+    thread_id = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        label="Topic ID",
+        help_text="Optional: a forum topic of the group.",
+    )
     type = serializers.CharField(max_length=20, required=False, allow_blank=True)
     name = serializers.CharField(max_length=100, required=False, allow_blank=True)
 

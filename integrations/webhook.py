@@ -23,7 +23,7 @@ from rest_framework import serializers
 from checks import schedule
 from checks.models import Kind
 from integrations import http
-from integrations.base import ChannelKind, http_url_field
+from integrations.base import SECRET, ChannelKind, http_url_field
 from integrations.message import Message, build_message
 
 if TYPE_CHECKING:
@@ -75,7 +75,13 @@ class WebhookConfig(serializers.Serializer):
     body_up = _body_field()
     headers_up = _headers_field()
     # hcserver addition: sign each request with HMAC-SHA256 under this secret.
-    secret = serializers.CharField(max_length=200, allow_blank=True, default="")
+    secret = serializers.CharField(
+        max_length=200,
+        allow_blank=True,
+        default="",
+        style=SECRET,
+        help_text="Optional: sign requests (X-Hc-Signature, HMAC-SHA256).",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs.get("url_down") and not attrs.get("url_up"):

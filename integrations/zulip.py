@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from rest_framework import serializers
 
 from integrations import http
-from integrations.base import ChannelKind, http_url_field
+from integrations.base import SECRET, ChannelKind, http_url_field
 from integrations.message import build_message
 
 if TYPE_CHECKING:
@@ -17,12 +17,25 @@ BODY_LIMIT = 1000
 
 
 class ZulipConfig(serializers.Serializer):
-    site = http_url_field()
+    site = http_url_field(
+        help_text="Your Zulip server, e.g. https://example.zulipchat.com"
+    )
     bot_email = serializers.EmailField(max_length=254)
-    api_key = serializers.CharField(max_length=100)
-    mtype = serializers.ChoiceField(["stream", "private"], default="stream")
-    to = serializers.CharField(max_length=200)  # stream name or user email(s)
-    topic = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    api_key = serializers.CharField(max_length=100, label="API key", style=SECRET)
+    mtype = serializers.ChoiceField(
+        [("stream", "Stream"), ("private", "Private message")],
+        default="stream",
+        label="Post to",
+    )
+    to = serializers.CharField(
+        max_length=200, help_text="Stream name, or the recipient's email."
+    )
+    topic = serializers.CharField(
+        max_length=60,
+        required=False,
+        allow_blank=True,
+        help_text="Stream topic; empty = the check's name.",
+    )
 
 
 class Zulip(ChannelKind):
