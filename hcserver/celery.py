@@ -15,3 +15,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hcserver.settings")
 app = Celery("hcserver")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+# AWS autoscaling: drain the event queues, repair drift (integrations/aws/tasks.py).
+@app.on_after_configure.connect
+def aws_schedule(sender: Celery, **kwargs: object) -> None:
+    from django.conf import settings
+
+    sender.add_periodic_task(
+        float(settings.AWS_POLL_INTERVAL), sender.signature("aws.poll"), name="aws-poll"
+    )
+    sender.add_periodic_task(
+        float(settings.AWS_RECONCILE_INTERVAL),
+        sender.signature("aws.reconcile"),
+        name="aws-reconcile",
+    )

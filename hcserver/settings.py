@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "checks",
     "integrations",
+    "integrations.aws",
 ]
 
 MIDDLEWARE = [
@@ -331,3 +332,25 @@ MATRIX_HOMESERVER = env.str("MATRIX_HOMESERVER", default="")
 MATRIX_ACCESS_TOKEN = env.str("MATRIX_ACCESS_TOKEN", default="")
 NTFY_DEFAULT_URL = env.str("NTFY_DEFAULT_URL", default="https://ntfy.sh")
 # --- end of alert channels
+
+# AWS autoscaling integration (docs/aws.md). An endpoint URL points boto3 at an
+# emulator (moto) or a VPC endpoint; empty = AWS's public endpoints.
+AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="")
+# Seconds between queue polls and reconciles (Celery beat).
+AWS_POLL_INTERVAL = env.int("AWS_POLL_INTERVAL", default=30)
+AWS_RECONCILE_INTERVAL = env.int("AWS_RECONCILE_INTERVAL", default=600)
+# A record younger than this is not retired for being missing from AWS's lists:
+# EC2's API is eventually consistent right after a launch.
+AWS_RECONCILE_MIN_AGE = env.int("AWS_RECONCILE_MIN_AGE", default=300)
+# SNS signing certificates must come from a host matching this (https, no port).
+AWS_SNS_CERT_HOST_PATTERN = env.str(
+    "AWS_SNS_CERT_HOST_PATTERN",
+    default=r"^sns\.[a-z0-9-]{3,}\.amazonaws\.com(\.cn)?$",
+)
+# Oldest SNS message accepted (seconds): SNS itself stops retrying after an hour.
+AWS_SNS_MAX_AGE = env.int("AWS_SNS_MAX_AGE", default=3600)
+# Boto's debug logs print signed requests and AssumeRole answers: keep them quiet.
+LOGGING["loggers"] = {
+    name: {"level": "WARNING"}
+    for name in ("boto3", "botocore", "urllib3", "s3transfer")
+}

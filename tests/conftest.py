@@ -7,6 +7,22 @@ from django.conf import settings
 
 from tests.servers import HttpReceiver, SmtpServer
 
+# No test may reach real AWS: fake credentials, no shared config or instance
+# metadata, and a default endpoint where nothing listens. Tests that use AWS
+# point boto3 at moto explicitly (tests/integrations/aws/conftest.py).
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+    }
+)
+
 
 def pytest_configure(config: pytest.Config) -> None:
     # PBKDF2 costs ~0.5 s per user on a busy 2-core machine; factories make many.

@@ -16,6 +16,7 @@ from checks.models import (
     Status,
     new_ping_key,
 )
+from integrations.aws.models import AwsIntegration, AwsRule
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -105,3 +106,22 @@ class NotificationFactory(factory.django.DjangoModelFactory):
     check_status = factory.LazyAttribute(
         lambda n: n.flip.new_status if n.flip else Status.DOWN
     )
+
+
+class AwsIntegrationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AwsIntegration
+
+    project = factory.SubFactory(ProjectFactory)
+    name = "fleet"
+    regions = "us-east-1"
+    credentials = "none"
+    external_id = "0123456789abcdef0123456789abcdef"
+
+
+class AwsRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AwsRule
+
+    integration = factory.SubFactory(AwsIntegrationFactory)
+    asg_pattern = "web*"
