@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from checks import schedule, services
+from checks import schedule
 from checks.models import Check, RetiredSlug, Status
 from integrations.aws import handler
 from integrations.aws.events import parse_message
@@ -76,13 +76,14 @@ def test_terminate_deletes_check_by_default(rule):
     assert AwsInstance.objects.get().state == InstanceState.GONE
 
 
-def test_scaled_in_slug_cannot_be_auto_provisioned_again(rule):
+def test_scaled_in_slug_cannot_be_auto_provisioned_again(rule, client):
     launch(rule.integration)
     terminate(rule.integration)
     project = rule.integration.project
     assert RetiredSlug.objects.filter(project=project, slug=f"web-1-{IID}").exists()
-    check = services.auto_provision(ping_key=project.ping_key, slug=f"web-1-{IID}")
-    assert check is None
+    response = client.get(f"/ping/{project.ping_key}/web-1-{IID}?create=1")
+    assert response.status_code == 404
+    assert not Check.objects.exists()
 
 
 def test_terminate_with_pause_policy_pauses_and_ignores_late_pings(rule):
@@ -192,9 +193,11 @@ def test_tag_rule_matches_instance_tag():
     assert outcome.action == "created"
 
 
-def test_check_auto_provisioned_before_launch_is_adopted(rule):
+def test_check_auto_provisioned_before_launch_is_adopted(rule, client):
     project = rule.integration.project
-    early = services.auto_provision(ping_key=project.ping_key, slug=f"web-1-{IID}")
+    response = client.get(f"/ping/{project.ping_key}/web-1-{IID}?create=1")
+    assert response.status_code == 201
+    early = Check.objects.get()
     outcome = launch(rule.integration)
     assert (outcome.action, outcome.check_id) == ("adopted", early.pk)
     assert Check.objects.get().name == f"web-1/{IID}"
