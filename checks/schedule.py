@@ -82,15 +82,33 @@ def iter_schedule(
             yield moment.astimezone(UTC)
 
 
+# Matches the Check.schedule column (spec 4.5: a schedule is at most 100 characters).
+SCHEDULE_MAX_LENGTH = 100
+
+
 def validate_schedule(schedule: str) -> Kind:
-    """The kind of a schedule; ScheduleError if it never fires or does not parse."""
+    """The kind of a schedule; ScheduleError if it does not parse or never fires.
+
+    One line of five fields is cron, anything else OnCalendar (spec 4.5). Like
+    upstream, a schedule must yield a time after 2000-01-01, so `0 0 31 2 *`
+    (February 31st) is refused.
+    """
+    if len(schedule) > SCHEDULE_MAX_LENGTH:
+        raise ScheduleError(f"schedule is longer than {SCHEDULE_MAX_LENGTH} characters")
     kind = schedule_kind(schedule)
+    label = "cron" if kind == Kind.CRON else "OnCalendar"
     start = datetime(2000, 1, 1, tzinfo=UTC)
     try:
         next(iter_schedule(kind, schedule, "UTC", start))
-    except (CronSimError, OnCalendarError, StopIteration, ValueError, KeyError) as e:
-        label = "cron" if kind == Kind.CRON else "OnCalendar"
-        raise ScheduleError(f"{schedule!r} is not a valid {label} expression") from e
+    except StopIteration as e:
+        raise ScheduleError(f"{label} expression {schedule!r} never matches") from e
+    except (CronSimError, OnCalendarError, ValueError, KeyError) as e:
+        detail = str(e)
+        detail = detail[:1].lower() + detail[1:]
+        raise ScheduleError(
+            f"{schedule!r} is not a valid {label} expression"
+            + (f": {detail}" if detail else "")
+        ) from e
     return kind
 
 
@@ -163,3 +181,35 @@ def status_at(
     if due is None or now < due:
         return Status.UP
     return Status.GRACE if now < due + check.grace else Status.DOWN
+
+
+UNITS = (
+    ("week", 7 * 24 * 3600),
+    ("day", 24 * 3600),
+    ("hour", 3600),
+    ("minute", 60),
+    ("second", 1),
+)
+
+
+def format_duration(duration: timedelta) -> str:
+    """`1 day`, `2 hours 30 minutes`, `90 seconds` → `1 minute 30 seconds`."""
+    remaining = int(duration.total_seconds())
+    parts = []
+    for name, seconds in UNITS:
+        count, remaining = divmod(remaining, seconds)
+        if count:
+            parts.append(f"{count} {name}{'' if count == 1 else 's'}")
+    return " ".join(parts) or "0 seconds"
+
+
+def describe_schedule(check: ScheduledCheck) -> str:
+    """One line for people: `every 1 day, 1 hour grace` or `cron `0 3 * * *` in UTC`."""
+    grace = f"{format_duration(check.grace)} grace"
+    if check.kind == Kind.SIMPLE:
+        return f"every {format_duration(check.timeout)}, {grace}"
+    label = "cron" if check.kind == Kind.CRON else "OnCalendar"
+    expression = "; ".join(
+        line.strip() for line in check.schedule.strip().splitlines() if line.strip()
+    )
+    return f"{label} `{expression}` in {check.tz}, {grace}"

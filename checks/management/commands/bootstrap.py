@@ -6,7 +6,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.validators import validate_email
 from django.db import transaction
 
 from checks import services
@@ -33,6 +35,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         email: str = options["email"].strip().lower()
+        try:
+            validate_email(email)
+        except ValidationError as e:
+            raise CommandError(f"--email {email!r} is not an email address") from e
+        if not options["project"].strip():
+            raise CommandError("--project must not be empty")
         with transaction.atomic():
             user, password = self._user(email)
             project = Project.objects.filter(
