@@ -203,13 +203,16 @@ def format_duration(duration: timedelta) -> str:
     return " ".join(parts) or "0 seconds"
 
 
+def describe_expression(kind: str, schedule: str, tz: str) -> str:
+    """A cron/OnCalendar schedule in one line: `cron `0 3 * * *` in Europe/Riga`."""
+    label = "cron" if kind == Kind.CRON else "OnCalendar"
+    lines = (line.strip() for line in schedule.strip().splitlines())
+    return f"{label} `{'; '.join(line for line in lines if line)}` in {tz}"
+
+
 def describe_schedule(check: ScheduledCheck) -> str:
     """One line for people: `every 1 day, 1 hour grace` or `cron `0 3 * * *` in UTC`."""
     grace = f"{format_duration(check.grace)} grace"
     if check.kind == Kind.SIMPLE:
         return f"every {format_duration(check.timeout)}, {grace}"
-    label = "cron" if check.kind == Kind.CRON else "OnCalendar"
-    expression = "; ".join(
-        line.strip() for line in check.schedule.strip().splitlines() if line.strip()
-    )
-    return f"{label} `{expression}` in {check.tz}, {grace}"
+    return f"{describe_expression(check.kind, check.schedule, check.tz)}, {grace}"

@@ -69,11 +69,7 @@ def schedule_words(check: Check) -> str:
     """The schedule in words for lists: "every 1 day" or the cron line and its zone."""
     if check.kind == Kind.SIMPLE:
         return f"every {format_duration(check.timeout)}"
-    describe = getattr(schedule, "describe_schedule", None)
-    if describe is not None:
-        return str(describe(check.kind, check.schedule, check.tz))
-    label = "cron" if check.kind == Kind.CRON else "OnCalendar"
-    return f"{label} {check.schedule} ({check.tz})"
+    return schedule.describe_expression(check.kind, check.schedule, check.tz)
 
 
 def ping_kind_label(ping: Ping) -> str:

@@ -472,3 +472,10 @@ def test_describe_oncalendar_schedule_joins_lines():
         schedule.describe_schedule(check)
         == "OnCalendar `08:00; 20:00` in UTC, 1 hour grace"
     )
+
+
+def test_describe_expression_without_grace():
+    assert (
+        schedule.describe_expression(Kind.CRON, "0 3 * * *", "Europe/Riga")
+        == "cron `0 3 * * *` in Europe/Riga"
+    )
