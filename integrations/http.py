@@ -230,11 +230,42 @@ def _check_url(url: str) -> None:
         raise DeliveryError("Refused URL without a host", permanent=True)
 
 
-def _error_for_status(status: int) -> DeliveryError:
+DETAIL_KEYS = ("description", "message", "error", "msg", "detail")
+DETAIL_LIMIT = 100
+
+
+def error_detail(body: bytes, content_type: str) -> str:
+    """A short reason from an error response: a JSON message field or short text.
+
+    Services explain a 4xx ("chat not found", "invalid_token"); the user needs that
+    to fix the channel. HTML pages and long bodies are not worth showing.
+    """
+    text = ""
+    if "json" in content_type:
+        try:
+            document = jsonlib.loads(body)
+        except ValueError:
+            return ""
+        if isinstance(document, dict):
+            values = (document.get(key) for key in DETAIL_KEYS)
+            text = next((v for v in values if isinstance(v, str) and v), "")
+    elif content_type.startswith("text/plain"):
+        text = body.decode("utf-8", errors="replace")
+    text = " ".join(text.split())
+    if not text.isprintable():
+        return ""
+    return text if len(text) <= DETAIL_LIMIT else text[: DETAIL_LIMIT - 1] + "…"
+
+
+def _error_for_status(status: int, body: bytes, content_type: str) -> DeliveryError:
     # 408/429 and 5xx may pass; any other 4xx (or a 3xx we cannot follow) means
     # the request itself is wrong.
     permanent = 300 <= status < 500 and status not in (408, 429)
-    return DeliveryError(f"Received status code {status}", permanent=permanent)
+    message = f"Received status code {status}"
+    detail = error_detail(body, content_type)
+    if detail:
+        message = f"{message}: {detail}"
+    return DeliveryError(message, permanent=permanent)
 
 
 def _connection_error(e: requests.ConnectionError) -> DeliveryError:
@@ -302,7 +333,9 @@ def request(
             continue
         if 200 <= response.status_code < 300:
             return Response(response.status_code, body, dict(response.headers))
-        raise _error_for_status(response.status_code)
+        raise _error_for_status(
+            response.status_code, body, response.headers.get("Content-Type", "")
+        )
     raise DeliveryError(
         f"Too many redirects (more than {settings.OUTBOUND_MAX_REDIRECTS})",
         permanent=True,

@@ -6,6 +6,7 @@ import socket
 import pytest
 
 from integrations import http
+from integrations.apps import check_allowed_target_networks
 from integrations.base import DeliveryError
 
 
@@ -249,3 +250,48 @@ def test_authorization_is_dropped_on_redirect_to_another_host(guard_on, http_rec
     first, second = http_receiver.wait_for(2)
     assert first.headers["Authorization"] == "secret"
     assert "Authorization" not in second.headers
+
+
+def test_4xx_error_includes_the_services_json_message(allow_loopback, http_receiver):
+    http_receiver.status = 400
+    http_receiver.response_headers = {"Content-Type": "application/json"}
+    http_receiver.response_body = b'{"ok": false, "description": "chat not found"}'
+    with pytest.raises(DeliveryError) as e:
+        http.request("POST", http_receiver.url, json={})
+    assert e.value.message == "Received status code 400: chat not found"
+
+
+def test_4xx_error_includes_short_plain_text(allow_loopback, http_receiver):
+    http_receiver.status = 404
+    http_receiver.response_headers = {"Content-Type": "text/plain; charset=utf-8"}
+    http_receiver.response_body = b"no_service"
+    with pytest.raises(DeliveryError) as e:
+        http.request("POST", http_receiver.url, json={})
+    assert e.value.message == "Received status code 404: no_service"
+
+
+def test_html_error_pages_are_not_shown(allow_loopback, http_receiver):
+    http_receiver.status = 502
+    http_receiver.response_headers = {"Content-Type": "text/html"}
+    http_receiver.response_body = b"<html><h1>Bad Gateway</h1></html>"
+    with pytest.raises(DeliveryError) as e:
+        http.request("GET", http_receiver.url)
+    assert e.value.message == "Received status code 502"
+
+
+def test_long_error_detail_is_cut():
+    detail = http.error_detail(b"x" * 500, "text/plain")
+    assert len(detail) == http.DETAIL_LIMIT
+    assert detail.endswith("…")
+
+
+def test_invalid_allowed_networks_fail_the_system_check(settings):
+    settings.ALLOWED_TARGET_NETWORKS = ["10.0.0.0/8", "not-a-network"]
+    [error] = check_allowed_target_networks()
+    assert error.id == "integrations.E001"
+    assert "not-a-network" in error.msg
+
+
+def test_valid_allowed_networks_pass_the_system_check(settings):
+    settings.ALLOWED_TARGET_NETWORKS = ["10.0.0.0/8", "fd00::/8"]
+    assert check_allowed_target_networks() == []
