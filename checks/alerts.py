@@ -437,6 +437,10 @@ def requeue(*, now: datetime | None = None, batch: int = 1000) -> int:
                 notification_id__in=stuck, duration__isnull=True
             ).update(error="Interrupted: the worker was lost during the attempt")
             log.warning("%d notifications were stuck sending; retrying", len(stuck))
+    if queued_deliveries():
+        # Messages are still waiting: they reach their rows first. Queuing more
+        # now would only multiply a backlog; a lost one is found once it drains.
+        return 0
     # claimed_at on a pending row = when it was last handed to the broker.
     queued_before = now - _seconds("ALERT_REQUEUE_AFTER")
     with transaction.atomic():
@@ -450,6 +454,20 @@ def requeue(*, now: datetime | None = None, batch: int = 1000) -> int:
         Notification.objects.filter(pk__in=waiting).update(claimed_at=now)
         dispatch(waiting)
     return len(waiting)
+
+
+def queued_deliveries() -> int:
+    """Messages waiting in the broker's deliver queue (0 in-process or unknown)."""
+    from hcserver.celery import app
+
+    if app.conf.task_always_eager:
+        return 0
+    try:
+        with app.connection_for_read() as conn:
+            declared = conn.default_channel.queue_declare(queue="deliver", passive=True)
+            return int(declared.message_count)
+    except Exception:  # noqa: BLE001 - broker down: requeue as if nothing waits
+        return 0
 
 
 def send_test_notification(*, channel: Channel, queue: bool = False) -> Notification:

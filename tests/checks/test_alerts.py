@@ -673,3 +673,10 @@ def test_alerts_command_once_runs_one_pass(test_kinds, capsys):
     up_check(timezone.now() - timedelta(hours=2))
     call_command("alerts", "--once")
     assert "1 flips" in capsys.readouterr().out
+
+
+def test_requeue_waits_while_delivery_messages_are_queued(test_kinds, monkeypatch):
+    notification = pending(channel_for(CheckFactory()))
+    Notification.objects.filter(pk=notification.pk).update(claimed_at=None)
+    monkeypatch.setattr(alerts, "queued_deliveries", lambda: 5)
+    assert alerts.requeue() == 0
