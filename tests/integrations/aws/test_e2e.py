@@ -5,17 +5,18 @@ the events AWS would send with EventBridge put_events; rules route them to SQS.
 """
 
 import json
+import logging
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from checks import schedule
-from checks.models import Check, Status
-from integrations.aws import clients, reconcile
+from checks import alerts, services
+from checks.models import Check, Notification, Status
+from integrations.aws import clients, config, reconcile
 from integrations.aws.models import AwsInstance, InstanceState
-from tests.factories import AwsIntegrationFactory, AwsRuleFactory
+from tests.factories import AwsIntegrationFactory, AwsRuleFactory, ChannelFactory
 from tests.integrations.aws import samples
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -215,7 +216,14 @@ def test_reconcile_twice_changes_nothing(aws, fleet):
     assert Check.objects.count() == 2
 
 
-def test_instance_that_stops_pinging_without_scale_in_goes_down(aws, fleet, client):
+def test_instance_that_stops_pinging_without_scale_in_alerts(
+    aws, fleet, client, http_receiver, settings
+):
+    settings.ALLOW_PRIVATE_TARGETS = True
+    channel = ChannelFactory(
+        project=fleet.integration.project,
+        config={"url_down": f"{http_receiver.url}/down", "method_down": "POST"},
+    )
     launched, _ = scale(aws, 2)
     publish(aws, samples.LAUNCH, launched)
     poll()
@@ -225,10 +233,15 @@ def test_instance_that_stops_pinging_without_scale_in_goes_down(aws, fleet, clie
         assert response.status_code == 200
     # Instance 0 keeps pinging; instance 1 hangs, and no scale-in event comes.
     later = timezone.now() + timedelta(minutes=16)
+    alive = Check.objects.get(slug=f"web-fleet-{launched[0]}")
+    services.update_check(check=alive, fields={"last_ping": later})
+    alerts.scan_due(now=later)
+    alerts.fan_out(now=later)
     quiet = Check.objects.get(slug=f"web-fleet-{launched[1]}")
-    assert quiet.status == Status.UP
-    assert quiet.alert_after < later
-    assert schedule.status_at(quiet, later) == Status.DOWN
+    assert quiet.status == Status.DOWN
+    assert Check.objects.get(pk=alive.pk).status == Status.UP
+    alert = Notification.objects.get(channel=channel)
+    assert (alert.flip.owner_id, alert.flip.reason) == (quiet.pk, "timeout")
 
 
 def test_message_stays_queued_when_applying_fails(aws, fleet, monkeypatch):
@@ -283,3 +296,25 @@ def test_poller_assumes_the_role_with_the_external_id(aws, fleet, monkeypatch):
     monkeypatch.setattr(clients.boto3, "client", spy)
     poll()
     assert seen == [fleet.integration.external_id]
+
+
+def test_credentials_and_secrets_never_appear_in_logs(aws, fleet, client, caplog):
+    caplog.set_level(logging.DEBUG)
+    launched, _ = scale(aws, 1)
+    publish(aws, samples.LAUNCH, launched)
+    poll()
+    secret = config.rotate_push_secret(integration=fleet.integration)
+    url = f"/integrations/aws/{fleet.integration.code}/events/"
+    for header in (secret, secret[:-1] + "x"):
+        client.post(
+            url, "{", content_type="application/json", HTTP_X_HC_AWS_SECRET=header
+        )
+    assumed = clients.session(fleet.integration).get_credentials()
+    assert caplog.records  # the poll did log
+    for value in (
+        assumed.secret_key,
+        assumed.token,
+        secret,
+        fleet.integration.external_id,
+    ):
+        assert value not in caplog.text
