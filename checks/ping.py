@@ -24,7 +24,6 @@ from checks.services import PingData
 RID_RE = re.compile(
     r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I
 )
-SLUG_MAX_LENGTH = Check._meta.get_field("slug").max_length
 ACTIONS = {"start": PingKind.START, "fail": PingKind.FAIL, "log": PingKind.LOG}
 
 
@@ -152,7 +151,7 @@ def ping_by_slug(
     exitstatus: int | None = None,
 ) -> HttpResponse:
     """`/ping/<ping_key>/<slug>[/start|/fail|/log|/<exit-status>][?create=1]`."""
-    if slug != slug.lower() or len(slug) > SLUG_MAX_LENGTH:
+    if slug != slug.lower() or len(slug) > services.SLUG_MAX_LENGTH:
         return _bad_request("invalid url format")
     create = request.GET.get("create") == "1"
     try:

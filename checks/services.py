@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 # Prune a check's ping log after every this many pings (off the ping's transaction).
 PRUNE_EVERY = 100
+# Check.slug's column width: longer slugs can match nothing and create nothing.
+SLUG_MAX_LENGTH = 100
 # Start and finish pings further apart than this are not one run (ping log durations).
 MAX_DURATION = timedelta(hours=72)
 
@@ -260,7 +262,7 @@ AUTO_PROVISION_FACTOR = 2
 
 
 def _may_auto_provision(project: Project, slug: str) -> bool:
-    if len(slug) > Check._meta.get_field("slug").max_length:
+    if len(slug) > SLUG_MAX_LENGTH:
         return False
     if RetiredSlug.objects.filter(project=project, slug=slug).exists():
         return False

@@ -73,3 +73,9 @@ def test_check_defaults_match_the_spec():
     )
     assert (check.timeout.total_seconds(), check.grace.total_seconds()) == (86400, 3600)
     assert check.n_pings == 0
+
+
+def test_slug_limit_matches_the_column():
+    from checks.services import SLUG_MAX_LENGTH
+
+    assert Check._meta.get_field("slug").max_length == SLUG_MAX_LENGTH

@@ -1,5 +1,6 @@
 """The UUID ping URLs: spec section 2 and the edge cases of section 9 (items 1-6)."""
 
+import threading
 import uuid
 from datetime import timedelta
 
@@ -710,3 +711,50 @@ def test_bad_input_costs_one_read(client, django_assert_num_queries):
     check = CheckFactory()
     with django_assert_num_queries(1):
         client.get(f"/ping/{check.code}?rid=bad")
+
+
+# --- concurrency (real PostgreSQL: row locks) -----------------------------------------
+
+
+def ping_concurrently(urls: list[str]) -> list[int]:
+    """GET each URL from its own thread and database connection; the status codes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+    from django.test import Client
+
+    barrier = threading.Barrier(len(urls))
+
+    def one(url: str) -> int:
+        try:
+            barrier.wait(timeout=30)
+            return Client().get(url).status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(len(urls)) as pool:
+        return list(pool.map(one, urls))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_pings_are_numbered_without_gaps():
+    check = CheckFactory()
+    codes = ping_concurrently([f"/ping/{check.code}"] * 12)
+    assert codes == [200] * 12
+    check.refresh_from_db()
+    assert check.n_pings == 12
+    assert sorted(Ping.objects.values_list("n", flat=True)) == list(range(1, 13))
+    assert Flip.objects.filter(owner=check).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_pings_create_one_check():
+    from tests.factories import ProjectFactory
+
+    project = ProjectFactory()
+    codes = ping_concurrently([f"/ping/{project.ping_key}/new-job?create=1"] * 8)
+    assert sorted(codes) == [200] * 7 + [201]
+    check = Check.objects.get(project=project)
+    assert check.n_pings == 8
