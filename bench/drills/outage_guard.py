@@ -59,7 +59,8 @@ def run(
         (control,) = service.create_checks(receiver.url, 1, TIMEOUT, GRACE, "silent")
         for role in ("web", "worker", "beat"):
             service.start(role)
-        verdict.expect(http_status(f"{service.base}/ping/{control}") == 200, "ping")
+        control_ping = http_status(f"{service.base}/ping/{control}", timeout=30)
+        verdict.expect(control_ping == 200, f"control ping answered {control_ping}")
         stream = PingStream(service.base, codes, threads=pinged, pause=1.0)
         stream.start()
         time.sleep(2)

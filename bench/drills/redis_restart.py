@@ -63,7 +63,10 @@ def run(
         up_codes = service.create_checks(receiver.url, steady, 3600, 3600, prefix="up")
         for role in ("web", "worker", "beat"):
             service.start(role)
-        first = [http_status(f"{service.base}/ping/{code}") for code in down_codes]
+        first = [
+            http_status(f"{service.base}/ping/{code}", timeout=30)
+            for code in down_codes
+        ]
         verdict.expect(set(first) == {200}, f"first pings answered {set(first)}")
         stream = PingStream(service.base, up_codes, threads=4, pause=0.05)
         stream.start()
