@@ -17,13 +17,13 @@ def test_list_refreshes_without_reload(page, live_server, login_as, screenshot):
     login_as(page, check.project.owner)
     page.goto(f"/projects/{check.project.code}/checks/")
     row = page.locator(f'tr[data-code="{check.code}"]')
-    expect(row.locator(".status")).to_have_class("status st-new")
+    expect(row.locator(".st-icon")).to_have_class("st-icon st-new")
     page.evaluate("window.__marker = 1")  # gone if the page reloads
 
     assert requests.get(f"{live_server.url}/ping/{check.code}", timeout=10).ok
     # The list polls every few seconds and when the tab becomes visible again.
     page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
-    expect(row.locator(".status")).to_have_class("status st-up")
+    expect(row.locator(".st-icon")).to_have_class("st-icon st-up")
     expect(row.locator(".last-ping")).to_have_text("just now")
     assert page.evaluate("window.__marker") == 1
     screenshot(page, "checks-list")

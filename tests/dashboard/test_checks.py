@@ -44,7 +44,7 @@ def test_list_shows_icon_for_each_status(client, team, fields, status):
         fields["last_start"] = now - fields.pop("last_start_ago")
     CheckFactory(project=team.project, **fields)
     response = _list(client, team)
-    assert f'class="status st-{status}"' in response.content.decode()
+    assert f'class="st-icon st-{status}"' in response.content.decode()
 
 
 def test_list_shows_name_tags_schedule_and_last_ping(client, team):

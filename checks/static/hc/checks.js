@@ -39,8 +39,8 @@
             var row = table.querySelector('tr[data-code="' + c.code + '"]');
             if (!row) return;
             row.className = "row-" + c.status;
-            var icon = row.querySelector(".status");
-            icon.className = "status st-" + c.status;
+            var icon = row.querySelector(".st-icon");
+            icon.className = "st-icon st-" + c.status;
             icon.title = c.status_label;
             icon.querySelector(".visually-hidden").textContent = c.status_label;
             var sm = row.querySelector(".sm-only");
