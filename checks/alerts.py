@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connections, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -614,3 +614,4 @@ def run_loop(*, stop: threading.Event, interval: float | None = None) -> None:
         finally:
             close_old_connections()
         stop.wait(interval)
+    connections.close_all()  # this thread's connections, before it ends
