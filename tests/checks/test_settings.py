@@ -89,3 +89,9 @@ def test_without_redis_tasks_run_in_process(tmp_path):
 def test_site_root_sets_allowed_hosts(tmp_path):
     result = load(tmp_path, "s.ALLOWED_HOSTS[0]", SITE_ROOT="https://hc.example.org/")
     assert result.stdout.strip() == "hc.example.org"
+
+
+def test_connection_health_checks_can_be_turned_off(tmp_path):
+    expr = "s.DATABASES['default']['CONN_HEALTH_CHECKS']"
+    assert load(tmp_path, expr).stdout.strip() == "True"
+    assert load(tmp_path, expr, DB_CONN_HEALTH_CHECKS="false").stdout.strip() == "False"
