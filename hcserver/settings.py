@@ -317,6 +317,8 @@ OUTBOUND_CONNECT_TIMEOUT = env.float("OUTBOUND_CONNECT_TIMEOUT", default=5.0)
 OUTBOUND_READ_TIMEOUT = env.float("OUTBOUND_READ_TIMEOUT", default=15.0)
 OUTBOUND_MAX_REDIRECTS = env.int("OUTBOUND_MAX_REDIRECTS", default=3)
 OUTBOUND_MAX_RESPONSE_BYTES = env.int("OUTBOUND_MAX_RESPONSE_BYTES", default=65536)
+# CA certificates (PEM file) for https targets; empty = the bundled public CAs.
+OUTBOUND_CA_BUNDLE = env.str("OUTBOUND_CA_BUNDLE", default="")
 # Shell commands run on the worker host: off unless the operator turns them on.
 SHELL_ENABLED = env.bool("SHELL_ENABLED", default=False)
 SHELL_TIMEOUT = env.float("SHELL_TIMEOUT", default=30.0)

@@ -186,6 +186,7 @@ def _session() -> requests.Session:
     # Environment proxies would connect for us and bypass the guard; .netrc
     # credentials must never leak to a user-supplied URL.
     session.trust_env = False
+    session.verify = settings.OUTBOUND_CA_BUNDLE or True
     session.mount("http://", GuardedAdapter(max_retries=0))
     session.mount("https://", GuardedAdapter(max_retries=0))
     return session
@@ -310,10 +311,16 @@ def request(
             raise DeliveryError(str(e), permanent=True) from e
         except requests.Timeout as e:
             raise DeliveryError("Connection timed out") from e
+        except requests.exceptions.SSLError as e:
+            # Often fixed on the other side (an expired certificate renewed).
+            raise DeliveryError("TLS handshake or certificate check failed") from e
         except requests.ConnectionError as e:
             raise _connection_error(e) from e
         except (requests.exceptions.InvalidURL, requests.exceptions.InvalidHeader) as e:
-            raise DeliveryError(f"Invalid request: {e}", permanent=True) from e
+            # Not the exception text: it may quote a URL or header with a token.
+            raise DeliveryError(
+                f"Invalid request ({type(e).__name__})", permanent=True
+            ) from e
         except requests.RequestException as e:
             raise DeliveryError(f"Request failed: {type(e).__name__}") from e
 

@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from checks.models import Status
+from checks.models import NotificationKind, Status
 from integrations.base import DeliveryError
 from integrations.message import build_message
 from integrations.webhook import Webhook, WebhookConfig, placeholders, substitute
@@ -213,3 +213,18 @@ def test_config_defaults_to_post_and_empty_headers():
         {},
         "",
     )
+
+
+def test_test_notification_fills_placeholders_from_the_stand_in_check(receiver):
+    channel = ChannelFactory(
+        kind="webhook",
+        config={"url_down": f"{receiver.url}/$NAME", "body_down": "$JSON"},
+    )
+    notification = NotificationFactory(
+        flip=None, owner=None, channel=channel, kind=NotificationKind.TEST
+    )
+    Webhook().send(channel, notification)
+    [request] = receiver.wait_for(1)
+    assert request.path == "/TEST"
+    assert request.json()["name"] == "TEST"
+    assert request.json()["channels"] == ""
