@@ -302,6 +302,33 @@ def update_check(*, check: Check, fields: dict[str, Any]) -> bool:
     return updated == 1
 
 
+def change_schedule(*, check: Check, fields: dict[str, Any], now: datetime) -> bool:
+    """Save a schedule edited on the dashboard; False if the check is gone.
+
+    An up check that the new schedule makes overdue goes down at once with a flip
+    that is already processed: the user caused it, so nobody is alerted (upstream).
+    """
+    with transaction.atomic():
+        if not update_check(check=check, fields=fields):
+            return False
+        if check.status != Status.UP or schedule.status_at(check, now) != Status.DOWN:
+            return True
+        if Check.objects.filter(pk=check.pk, status=Status.UP).update(
+            status=Status.DOWN, alert_after=None
+        ):
+            Flip.objects.create(
+                owner=check,
+                created=now,
+                old_status=Status.UP,
+                new_status=Status.DOWN,
+                reason=Reason.TIMEOUT,
+                processed=now,
+            )
+            check.status = Status.DOWN
+            check.alert_after = None
+    return True
+
+
 def pause_check(*, check: Check, now: datetime) -> bool:
     """Pause a check (no alerts while paused); False if it already was."""
     with transaction.atomic():

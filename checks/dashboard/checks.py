@@ -351,7 +351,9 @@ def update_schedule(request: HttpRequest, code: UUID) -> HttpResponse:
     form = ScheduleForm(request.POST)
     if not form.is_valid():
         return _details(request, check, access, schedule_form=form, status=400)
-    services.update_check(check=check, fields=form.fields_to_save())
+    services.change_schedule(
+        check=check, fields=form.fields_to_save(), now=timezone.now()
+    )
     messages.success(request, "Schedule saved.")
     return redirect("check-details", code=check.code)
 

@@ -302,6 +302,31 @@ def test_schedule_form_saves_period_and_grace(client, team):
     assert check.alert_after == check.last_ping + timedelta(hours=2, minutes=5)
 
 
+def test_schedule_that_makes_up_check_overdue_flips_it_down_silently(client, team):
+    check = CheckFactory(
+        project=team.project,
+        status=Status.UP,
+        last_ping=timezone.now() - timedelta(hours=3),
+    )
+    client.force_login(team.member)
+    client.post(
+        f"/checks/{check.code}/schedule/",
+        {
+            "kind": "simple",
+            "timeout_value": "1",
+            "timeout_unit": "3600",
+            "grace_value": "1",
+            "grace_unit": "60",
+        },
+    )
+    check.refresh_from_db()
+    flip = Flip.objects.get(owner=check)
+    assert check.status == Status.DOWN
+    assert check.alert_after is None
+    assert (flip.old_status, flip.new_status, flip.reason) == ("up", "down", "timeout")
+    assert flip.processed is not None  # already handled: no notification
+
+
 def test_schedule_form_saves_cron_with_time_zone(client, team):
     check = CheckFactory(project=team.project)
     client.force_login(team.member)
