@@ -553,3 +553,50 @@ def prune_history(*, now: datetime) -> dict[str, int]:
         "notifications": prune_old_notifications(now=now),
         "flips": prune_old_flips(now=now),
     }
+
+
+# --- API: upsert lookup, channel assignment, reads the API needs -------------------
+
+
+class ChannelSpecError(ValueError):
+    """A `channels` value naming no channel, several channels, or an empty item."""
+
+
+def resolve_channels(*, project: Project, spec: str) -> list[Channel]:
+    """Channels named by an API `channels` value: `*` all, `""` none, else a list.
+
+    Items are comma-separated channel UUIDs or names; each must match exactly one
+    channel of the project (a channel named like a UUID is found by its name too).
+    """
+    if spec == "*":
+        return list(Channel.objects.filter(project=project))
+    if spec == "":
+        return []
+    available = list(Channel.objects.filter(project=project))
+    chosen: dict[int, Channel] = {}
+    for item in spec.split(","):
+        if not item:
+            raise ChannelSpecError("empty channel identifier")
+        matches = [c for c in available if str(c.code) == item or c.name == item]
+        if not matches:
+            raise ChannelSpecError(f"invalid channel identifier: {item}")
+        if len(matches) > 1:
+            raise ChannelSpecError(f"non-unique channel identifier: {item}")
+        chosen[matches[0].pk] = matches[0]
+    return list(chosen.values())
+
+
+def find_unique_check(*, project: Project, lookup: dict[str, Any]) -> Check | None:
+    """The first check of the project whose fields equal `lookup` (API upsert)."""
+    return Check.objects.filter(project=project, **lookup).order_by("id").first()
+
+
+def channel_codes(*, project: Project, check: Check | None = None) -> dict[int, str]:
+    """Check id -> comma-joined sorted channel UUIDs, in one query."""
+    links = Channel.checks.through.objects.filter(channel__project=project)
+    if check is not None:
+        links = links.filter(check=check)
+    codes: dict[int, list[str]] = {}
+    for check_id, code in links.values_list("check_id", "channel__code"):
+        codes.setdefault(check_id, []).append(str(code))
+    return {check_id: ",".join(sorted(c)) for check_id, c in codes.items()}

@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "checks",
     "integrations",
     "integrations.aws",
@@ -294,6 +295,21 @@ CELERY_BEAT_SCHEDULE["prune"] = {
 }
 # Celery workers log through LOGGING below instead of their own root handler.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Management API (checks/api): requests per API key per minute, 0 = unlimited.
+API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=0)
+SPECTACULAR_SETTINGS = {
+    "TITLE": f"{SITE_NAME} Management API",
+    "DESCRIPTION": "Healthchecks-compatible Management API (v1, v2, v3). "
+    "Authenticate with the `X-Api-Key` header.",
+    "VERSION": "3",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "PREPROCESSING_HOOKS": ["checks.api.schema.only_api_paths"],
+    "COMPONENT_SPLIT_REQUEST": False,
+}
 
 LOGGING = {
     "version": 1,

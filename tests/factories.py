@@ -125,3 +125,11 @@ class AwsRuleFactory(factory.django.DjangoModelFactory):
 
     integration = factory.SubFactory(AwsIntegrationFactory)
     asg_pattern = "web*"
+
+
+def api_key_for(project: Project, *, read_only: bool = False, name: str = "") -> str:
+    """A new API key of the project; the full key string (only its digest is stored)."""
+    from checks.services import create_api_key
+
+    _, full = create_api_key(project=project, name=name, read_only=read_only)
+    return full

@@ -1,0 +1,1 @@
+"""The Management API (Healthchecks-compatible v1/v2/v3), built on DRF."""
