@@ -592,11 +592,23 @@ def find_unique_check(*, project: Project, lookup: dict[str, Any]) -> Check | No
 
 
 def channel_codes(*, project: Project, check: Check | None = None) -> dict[int, str]:
-    """Check id -> comma-joined sorted channel UUIDs, in one query."""
-    links = Channel.checks.through.objects.filter(channel__project=project)
+    """Check id -> comma-joined sorted channel UUIDs, in two queries for any number.
+
+    Links are read as integer pairs and mapped to the few channel UUIDs in Python:
+    joining would convert one UUID per link (30,000 for 10,000 checks).
+    """
+    code_of = {
+        pk: str(code)
+        for pk, code in Channel.objects.filter(project=project).values_list(
+            "id", "code"
+        )
+    }
+    if not code_of:
+        return {}
+    links = Channel.checks.through.objects.filter(channel_id__in=list(code_of))
     if check is not None:
         links = links.filter(check=check)
     codes: dict[int, list[str]] = {}
-    for check_id, code in links.values_list("check_id", "channel__code"):
-        codes.setdefault(check_id, []).append(str(code))
+    for check_id, channel_id in links.values_list("check_id", "channel_id"):
+        codes.setdefault(check_id, []).append(code_of[channel_id])
     return {check_id: ",".join(sorted(c)) for check_id, c in codes.items()}

@@ -151,10 +151,8 @@ BADGES: JSON = {
 def check_spec_schema() -> JSON:
     """The create/update body; every field optional, strict types, `null` rejected."""
     properties = {name: f.schema() for name, f in CheckSpecSerializer().fields.items()}
-    properties["api_key"] = {
-        "type": "string",
-        "description": "Alternative to the X-Api-Key header.",
-    }
+    # Any type: upstream reads it with str(), and ignores it when the header is set.
+    properties["api_key"] = {"description": "Alternative to the X-Api-Key header."}
     return {"type": "object", "properties": properties}
 
 

@@ -8,6 +8,8 @@ reported, as `json validation error: <field> <message>`.
 from __future__ import annotations
 
 import re
+import uuid
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -240,6 +242,48 @@ class CheckSpecSerializer(serializers.Serializer):
         return {name: data[name] for name in names}
 
 
+@dataclass(slots=True)
+class CheckRow:
+    """The fields of a check that its JSON needs: listing 10,000 of these is several
+    times cheaper than building 10,000 model instances."""
+
+    id: int
+    name: str
+    slug: str
+    tags: str
+    desc: str
+    kind: str
+    timeout: timedelta
+    grace: timedelta
+    schedule: str
+    tz: str
+    status: str
+    last_ping: datetime | None
+    last_start: datetime | None
+    last_duration: timedelta | None
+    new_deadline: datetime | None
+    n_pings: int
+    manual_resume: bool
+    methods: str
+    start_kw: str
+    success_kw: str
+    failure_kw: str
+    filter_subject: bool
+    filter_body: bool
+    filter_http_body: bool
+    filter_default_fail: bool
+    code: uuid.UUID
+    badge_key: uuid.UUID
+
+    unique_key = Check.unique_key
+
+    def tags_list(self) -> list[str]:
+        return [t for t in self.tags.split(" ") if t]
+
+
+ROW_FIELDS = [f.name for f in fields(CheckRow)]
+
+
 def isostring(moment: datetime | None) -> str | None:
     """ISO 8601 without microseconds, as upstream shows check and flip times."""
     return moment.replace(microsecond=0).isoformat() if moment else None
@@ -250,7 +294,7 @@ def api_url(v: int, path: str) -> str:
 
 
 def check_dict(
-    check: Check, *, v: int, readonly: bool, channels: str, now: datetime
+    check: Check | CheckRow, *, v: int, readonly: bool, channels: str, now: datetime
 ) -> dict[str, Any]:
     """Upstream `Check.to_dict`: field order as emitted there (spec 4.8)."""
     status = schedule.status_at(check, now, with_started=v == 1)

@@ -20,7 +20,9 @@ from checks.api.base import ApiView
 from checks.api.errors import ApiError, validation_error
 from checks.api.serializers import (
     FINISHES,
+    ROW_FIELDS,
     UNSTORABLE,
+    CheckRow,
     CheckSpecSerializer,
     check_dict,
     flip_dict,
@@ -84,12 +86,13 @@ class ChecksView(SpecMixin, ApiView):
         if slug is not None:
             checks = checks.filter(slug=slug)
         wanted = set(tags)
-        selected = [c for c in checks if wanted <= set(c.tags_list())]
+        rows = (CheckRow(*values) for values in checks.values_list(*ROW_FIELDS))
+        selected = [c for c in rows if wanted <= set(c.tags_list())]
         readonly = self.key.read_only
         codes = {} if readonly else services.channel_codes(project=self.project)
         now = timezone.now()
         data = [
-            check_dict(c, v=v, readonly=readonly, channels=codes.get(c.pk, ""), now=now)
+            check_dict(c, v=v, readonly=readonly, channels=codes.get(c.id, ""), now=now)
             for c in selected
         ]
         return Response({"checks": data})

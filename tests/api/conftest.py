@@ -56,6 +56,12 @@ class Api:
         return self.call("DELETE", path, **kw)
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    # UserFactory hashes a password per project; PBKDF2 would cost ~0.7 s a test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def project(db) -> Project:
     return ProjectFactory()
