@@ -7,7 +7,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.http import HttpResponse
@@ -28,7 +27,7 @@ from checks.api.serializers import (
     flip_dict,
     ping_dict,
 )
-from checks.models import Channel, Check, Flip, Ping, PingKind, Profile
+from checks.models import Channel, Check, Flip, Ping, PingKind
 from checks.services import MAX_DURATION
 
 MAX_PINGS = 1000
@@ -179,11 +178,6 @@ class ResumeView(ApiView):
         return self.check_response(check)
 
 
-def ping_log_limit(check: Check) -> int:
-    profile = Profile.objects.filter(user_id=check.project.owner_id).first()
-    return profile.ping_log_limit if profile else settings.PING_LOG_LIMIT
-
-
 def durations(check: Check, pings: list[Ping]) -> dict[int, timedelta | None]:
     """Run durations of finish pings (newest first), upstream's `prepare_durations`.
 
@@ -245,7 +239,7 @@ class PingsView(ApiView):
 
     def get(self, request: Request, v: int, code: uuid.UUID) -> Response:
         check = self.get_check(code)
-        limit = min(ping_log_limit(check), MAX_PINGS)
+        limit = min(services.ping_log_limit(check.project.owner_id), MAX_PINGS)
         # Bodies can be large: fetch only whether there is one.
         has_body = ExpressionWrapper(Q(body__isnull=False), output_field=BooleanField())
         pings = list(
@@ -270,7 +264,7 @@ class PingBodyView(ApiView):
 
     def get(self, request: Request, v: int, code: uuid.UUID, n: int) -> HttpResponse:
         check = self.get_check(code)
-        if n <= check.n_pings - ping_log_limit(check):
+        if n <= check.n_pings - services.ping_log_limit(check.project.owner_id):
             raise ApiError(404)
         ping = Ping.objects.filter(owner=check, n=n).first()
         if ping is None or not ping.body:
