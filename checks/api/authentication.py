@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -30,10 +30,13 @@ class ApiKeyAuthentication(BaseAuthentication):
     """Upstream's `authorize`: 401 `missing api key` or `wrong api key`."""
 
     def authenticate(self, request: Request) -> tuple[AnonymousUser, ApiKey]:
+        body: dict[str, Any] = {}
+        if request.method == "POST":
+            # Parse first: a malformed body is a 400 whether or not a key is given.
+            body = request.data
         key = request.META.get("HTTP_X_API_KEY", "")
-        if not key and request.method == "POST":
-            # Parsing first: a malformed body is a 400 even without a key.
-            key = str(request.data.get("api_key", ""))
+        if not key and "api_key" in body:
+            key = str(body["api_key"])
         if len(key) != 32:
             raise AuthenticationFailed("missing api key")
         api_key = services.find_api_key(key) if KEY_RE.match(key) else None

@@ -184,6 +184,13 @@ def test_bad_json_is_reported_before_a_missing_key(api):
     assert response.json() == {"error": "could not parse request body"}
 
 
+def test_bad_json_is_400_even_with_a_key_in_the_header(api, project):
+    check = CheckFactory(project=project)
+    response = api.post(f"checks/{check.code}/pause", raw="[1, 2")
+    assert response.status_code == 400
+    assert response.json() == {"error": "could not parse request body"}
+
+
 def test_key_of_wrong_length_is_missing(api):
     response = api.get("checks/", key="hcw_short")
     assert response.json() == {"error": "missing api key"}
