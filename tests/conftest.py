@@ -4,6 +4,7 @@ import os
 
 import pytest
 from django.conf import settings
+from hypothesis import settings as hypothesis_settings
 
 from tests.servers import HttpReceiver, SmtpServer
 
@@ -22,6 +23,12 @@ os.environ.update(
         "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
     }
 )
+
+
+# No per-example deadline: tests never assert on timing, and a loaded 2-core CI
+# machine makes an occasional example slow (a false "DeadlineExceeded").
+hypothesis_settings.register_profile("hcserver", deadline=None)
+hypothesis_settings.load_profile("hcserver")
 
 
 def pytest_configure(config: pytest.Config) -> None:
