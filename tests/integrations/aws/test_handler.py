@@ -1,8 +1,10 @@
 """The idempotent handler: one record per instance, any order, any repetition."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 
 from checks import schedule
 from checks.models import Check, RetiredSlug, Status
@@ -223,3 +225,30 @@ def test_check_limit_stops_creation_and_is_reported(rule):
     rule.integration.refresh_from_db()
     assert "check limit" in rule.integration.last_error
     assert not AwsInstance.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_launches_of_one_instance_make_one_check():
+    rule = AwsRuleFactory(asg_pattern="web-*")
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def worker():
+        barrier.wait()
+        try:
+            outcomes.append(launch(rule.integration).action)
+        except handler.RetryLater:
+            outcomes.append("retry")
+            outcomes.append(launch(rule.integration).action)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert Check.objects.count() == 1
+    assert outcomes.count("created") == 1
+    assert AwsInstance.objects.count() == 1
