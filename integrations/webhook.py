@@ -16,12 +16,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
-from checks import schedule
-from checks.models import Kind
+from checks.api.serializers import check_dict
 from integrations import http
 from integrations.base import SECRET, ChannelKind, http_url_field
 from integrations.message import Message, build_message
@@ -91,58 +89,12 @@ class WebhookConfig(serializers.Serializer):
 
 def check_json(check: Check) -> dict[str, Any]:
     """The check as the v3 API shows it to a read-write key ($JSON)."""
-    now = timezone.now()
-
-    def iso(moment: Any) -> str | None:
-        return moment.replace(microsecond=0).isoformat() if moment else None
-
-    code = str(check.code)
-    api = f"{settings.SITE_ROOT}/api/v3/checks/{code}"
     channels = (
         ",".join(sorted(str(c) for c in check.channels.values_list("code", flat=True)))
         if check.pk
         else ""
     )
-    result: dict[str, Any] = {
-        "name": check.name,
-        "slug": check.slug,
-        "tags": check.tags,
-        "desc": check.desc,
-        "grace": int(check.grace.total_seconds()),
-        "n_pings": check.n_pings,
-        "status": str(schedule.status_at(check, now).value),
-        "started": check.last_start is not None,
-        "last_ping": iso(check.last_ping),
-        "next_ping": iso(schedule.grace_start(check)),
-        "manual_resume": check.manual_resume,
-        "methods": check.methods,
-        "subject": check.success_kw if check.filter_subject else "",
-        "subject_fail": check.failure_kw if check.filter_subject else "",
-        "start_kw": check.start_kw,
-        "success_kw": check.success_kw,
-        "failure_kw": check.failure_kw,
-        "filter_subject": check.filter_subject,
-        "filter_body": check.filter_body,
-        "filter_http_body": check.filter_http_body,
-        "filter_default_fail": check.filter_default_fail,
-        "badge_url": f"{settings.SITE_ROOT}/b/2/{check.badge_key}.svg",
-    }
-    if check.last_duration:
-        result["last_duration"] = int(check.last_duration.total_seconds())
-    result.update(
-        uuid=code,
-        ping_url=f"{settings.PING_ENDPOINT}{code}",
-        update_url=api,
-        pause_url=f"{api}/pause",
-        resume_url=f"{api}/resume",
-        channels=channels,
-    )
-    if check.kind == Kind.SIMPLE:
-        result["timeout"] = int(check.timeout.total_seconds())
-    else:
-        result["schedule"] = check.schedule
-        result["tz"] = check.tz
-    return result
+    return check_dict(check, v=3, readonly=False, channels=channels, now=timezone.now())
 
 
 def placeholders(message: Message) -> dict[str, str]:
