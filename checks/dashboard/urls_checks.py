@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from checks.dashboard import checks, integrations, metrics
+from checks.dashboard import badges, checks, integrations, metrics
 
 urlpatterns = [
     path("projects/<uuid:code>/checks/", checks.checks_list, name="checks-list"),
@@ -63,4 +63,8 @@ urlpatterns += [
     path("projects/<uuid:code>/metrics/", metrics.metrics, name="project-metrics"),
     path("projects/<uuid:code>/metrics/<str:key>", metrics.metrics),
     path("projects/<uuid:code>/checks/metrics/<str:key>", metrics.metrics),
+]
+
+urlpatterns += [
+    path("projects/<uuid:code>/badges/", badges.badges_page, name="badges"),
 ]

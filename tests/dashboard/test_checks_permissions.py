@@ -31,6 +31,7 @@ VIEWS = [
     View("post", "/checks/{check}/channels/", write=True),
     View("get", "/checks/{check}/pings/1/body/", write=False),
     View("get", "/projects/{project}/integrations/", write=False),
+    View("get", "/projects/{project}/badges/", write=False),
     View("get", "/projects/{project}/integrations/add/webhook/", write=True),
     View("post", "/projects/{project}/integrations/add/webhook/", write=True),
     View("get", "/integrations/{channel}/edit/", write=True),
