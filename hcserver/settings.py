@@ -113,6 +113,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Dashboard pages: Content-Security-Policy (scripts from /static/ only).
+    "checks.dashboard.middleware.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "hcserver.urls"

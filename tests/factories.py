@@ -8,11 +8,13 @@ from checks.models import (
     Channel,
     Check,
     Flip,
+    Member,
     Notification,
     Ping,
     Profile,
     Project,
     Reason,
+    Role,
     Status,
     new_ping_key,
 )
@@ -42,6 +44,15 @@ class ProjectFactory(factory.django.DjangoModelFactory):
     owner = factory.SubFactory(UserFactory)
     name = factory.Sequence(lambda n: f"Project {n}")
     ping_key = factory.LazyFunction(new_ping_key)
+
+
+class MemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Member
+
+    project = factory.SubFactory(ProjectFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Role.MEMBER
 
 
 class CheckFactory(factory.django.DjangoModelFactory):

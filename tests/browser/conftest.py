@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -47,6 +48,17 @@ TIMEOUT_MS = 10_000
 SCREENSHOT_DIR = Path(
     os.environ.get("SCREENSHOT_DIR", settings.BASE_DIR / "artifacts" / "screenshots")
 )
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(settings):
+    # Rate-limit counters of one test must not throttle the next.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"browser-{uuid.uuid4()}",
+        }
+    }
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,10 @@
-"""Dashboard fixtures: a project with an owner, a member, a reader; a stranger."""
+"""Dashboard fixtures: a project with an owner, a member, a reader; a stranger.
 
+Each test also gets its own empty cache (rate-limit counters). Fast password hashing
+for every test is in tests/conftest.py.
+"""
+
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -19,9 +24,15 @@ class Team:
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    # Tests make several users each; PBKDF2 would spend seconds hashing passwords.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def _isolated_cache(request, settings):
+    # Redis-marked tests use the real configured cache on purpose.
+    if request.node.get_closest_marker("redis") is None:
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "LOCATION": f"test-{uuid.uuid4()}",
+            }
+        }
 
 
 @pytest.fixture
