@@ -2,8 +2,8 @@
 
 import pytest
 
-from checks.models import Member, Role, Status
-from tests.factories import CheckFactory, ProjectFactory, UserFactory
+from checks.models import Check, Member, Project, Role, Status
+from tests.factories import CheckFactory, MemberFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -43,3 +43,82 @@ def test_index_shows_project_with_down_check_first_and_down(client):
 def test_index_of_user_without_projects_says_so(client):
     client.force_login(UserFactory())
     assert b"You have no projects yet" in client.get("/").content
+
+
+def test_add_project_creates_owned_project_with_ping_key(client):
+    user = UserFactory()
+    client.force_login(user)
+    response = client.post("/projects/add/", {"name": "  Backups "})
+    project = Project.objects.get(owner=user)
+    assert response["Location"] == f"/projects/{project.code}/settings/"
+    assert project.name == "Backups"
+    assert project.ping_key
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [("", "This field is required."), ("x" * 61, "at most 60 characters")],
+)
+def test_add_project_rejects_bad_name(client, name, error):
+    client.force_login(UserFactory())
+    response = client.post("/projects/add/", {"name": name})
+    assert response.status_code == 400
+    assert error in response.content.decode()
+    assert not Project.objects.exists()
+
+
+def test_settings_page_shows_team_and_keys_link_to_owner(client):
+    member = MemberFactory(user__email="bob@example.org")
+    client.force_login(member.project.owner)
+    body = client.get(f"/projects/{member.project.code}/settings/").content.decode()
+    assert "bob@example.org" in body
+    assert "/settings/keys/" in body
+    assert "Send invitation" in body
+
+
+def test_settings_page_hides_forms_from_read_only_member(client):
+    member = MemberFactory(role=Role.READONLY)
+    client.force_login(member.user)
+    body = client.get(f"/projects/{member.project.code}/settings/").content.decode()
+    assert "Rename project" not in body
+    assert "/settings/keys/" not in body
+    assert "Send invitation" not in body
+
+
+def test_member_can_rename_project(client):
+    member = MemberFactory(role=Role.MEMBER)
+    client.force_login(member.user)
+    url = f"/projects/{member.project.code}/settings/name/"
+    assert client.post(url, {"name": "Renamed"}).status_code == 302
+    member.project.refresh_from_db()
+    assert member.project.name == "Renamed"
+
+
+def test_rename_with_blank_name_is_refused(client):
+    project = ProjectFactory(name="Old")
+    client.force_login(project.owner)
+    response = client.post(f"/projects/{project.code}/settings/name/", {"name": " "})
+    assert response.status_code == 400
+    project.refresh_from_db()
+    assert project.name == "Old"
+
+
+def test_delete_project_asks_for_the_name_first(client):
+    project = ProjectFactory(name="Backups")
+    client.force_login(project.owner)
+    url = f"/projects/{project.code}/settings/delete/"
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"confirm": "Backup"})
+    assert response.status_code == 400
+    assert "does not match" in response.content.decode()
+    assert Project.objects.filter(pk=project.pk).exists()
+
+
+def test_delete_project_with_confirmation_deletes_it_and_its_checks(client):
+    project = ProjectFactory(name="Backups")
+    CheckFactory(project=project)
+    client.force_login(project.owner)
+    url = f"/projects/{project.code}/settings/delete/"
+    assert client.post(url, {"confirm": "Backups"})["Location"] == "/"
+    assert not Project.objects.filter(pk=project.pk).exists()
+    assert not Check.objects.exists()

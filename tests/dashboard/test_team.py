@@ -1,0 +1,211 @@
+"""Team: invitations, roles, removal, leaving and ownership transfer."""
+
+import re
+
+import pytest
+from django.contrib.auth.models import User
+
+from checks.dashboard import projects
+from checks.models import Member, Profile, Project, Role
+from tests.factories import MemberFactory, ProjectFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def project(client):
+    project = ProjectFactory(owner__email="owner@example.org", name="Backups")
+    client.force_login(project.owner)
+    return project
+
+
+def invite_url(project) -> str:
+    return f"/projects/{project.code}/settings/team/invite/"
+
+
+def test_invite_adds_existing_user_with_role(client, project, smtp_server):
+    bob = UserFactory(email="bob@example.org")
+    response = client.post(
+        invite_url(project), {"email": "Bob@Example.org", "role": Role.READONLY}
+    )
+    assert response.status_code == 302
+    assert Member.objects.get(project=project, user=bob).role == Role.READONLY
+
+
+def test_invite_emails_a_login_link_to_the_project(client, project, smtp_server):
+    client.post(invite_url(project), {"email": "bob@example.org", "role": "w"})
+    [mail] = smtp_server.wait_for(1)
+    assert mail.rcpt_tos == ["bob@example.org"]
+    assert "owner@example.org invited you" in mail.text()
+    link = re.search(r"http\S+/accounts/check_token/\S+", mail.text())[0]
+    assert f"next=%2Fprojects%2F{project.code}%2Fchecks%2F" in link
+
+
+def test_invite_of_unknown_address_creates_account_without_project(
+    client, project, mailoutbox
+):
+    client.post(invite_url(project), {"email": "new@example.org", "role": "m"})
+    user = User.objects.get(email="new@example.org")
+    assert Profile.objects.filter(user=user).exists()
+    assert not Project.objects.filter(owner=user).exists()
+    assert Member.objects.get(user=user).role == Role.MANAGER
+
+
+def test_invite_of_existing_member_is_refused(client, project, mailoutbox):
+    MemberFactory(project=project, user__email="bob@example.org")
+    response = client.post(
+        invite_url(project), {"email": "bob@example.org", "role": "w"}
+    )
+    assert response.status_code == 400
+    assert "already in the team" in response.content.decode()
+    assert mailoutbox == []
+
+
+def test_invite_of_owner_is_refused(client, project):
+    response = client.post(
+        invite_url(project), {"email": "owner@example.org", "role": "w"}
+    )
+    assert response.status_code == 400
+    assert not Member.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({"email": "nope", "role": "w"}, "Enter a valid email address."),
+        ({"email": "bob@example.org", "role": "owner"}, "Select a valid choice."),
+        ({"role": "w"}, "This field is required."),
+    ],
+)
+def test_invite_with_bad_input_shows_error(client, project, data, error):
+    response = client.post(invite_url(project), data)
+    assert response.status_code == 400
+    assert error in response.content.decode()
+    assert not Member.objects.exists()
+
+
+def test_invites_are_limited_per_day(client, project, mailoutbox):
+    for n in range(projects.INVITES_PER_DAY):
+        client.post(invite_url(project), {"email": f"u{n}@example.org", "role": "w"})
+    response = client.post(
+        invite_url(project), {"email": "late@example.org", "role": "w"}
+    )
+    assert response.status_code == 429
+    assert not User.objects.filter(email="late@example.org").exists()
+
+
+def test_manager_can_invite(client, mailoutbox):
+    manager = MemberFactory(role=Role.MANAGER)
+    client.force_login(manager.user)
+    response = client.post(
+        invite_url(manager.project), {"email": "bob@example.org", "role": "w"}
+    )
+    assert response.status_code == 302
+
+
+def test_member_cannot_invite(client):
+    member = MemberFactory(role=Role.MEMBER)
+    client.force_login(member.user)
+    response = client.post(
+        invite_url(member.project), {"email": "bob@example.org", "role": "w"}
+    )
+    assert response.status_code == 403
+
+
+def test_owner_removes_member(client, project):
+    member = MemberFactory(project=project)
+    url = f"/projects/{project.code}/settings/team/{member.pk}/remove/"
+    assert client.post(url).status_code == 302
+    assert not Member.objects.filter(pk=member.pk).exists()
+
+
+def test_removing_member_of_another_project_is_not_found(client, project):
+    other = MemberFactory()
+    url = f"/projects/{project.code}/settings/team/{other.pk}/remove/"
+    assert client.post(url).status_code == 404
+    assert Member.objects.filter(pk=other.pk).exists()
+
+
+def test_member_leaves_project(client):
+    member = MemberFactory()
+    client.force_login(member.user)
+    response = client.post(f"/projects/{member.project.code}/leave/")
+    assert response["Location"] == "/"
+    assert not Member.objects.filter(pk=member.pk).exists()
+
+
+def test_owner_cannot_leave_project(client, project):
+    response = client.post(f"/projects/{project.code}/leave/")
+    assert response.status_code == 400
+    assert "cannot leave" in response.content.decode()
+
+
+def test_transfer_request_marks_member_and_emails_them(client, project, smtp_server):
+    member = MemberFactory(project=project, user__email="bob@example.org")
+    url = f"/projects/{project.code}/settings/transfer/"
+    assert client.post(url, {"member": member.pk}).status_code == 302
+    member.refresh_from_db()
+    assert member.transfer_request_date is not None
+    assert smtp_server.wait_for(1)[0].rcpt_tos == ["bob@example.org"]
+
+
+@pytest.mark.parametrize("value", ["", "abc"])
+def test_transfer_request_without_valid_member_is_refused(client, project, value):
+    url = f"/projects/{project.code}/settings/transfer/"
+    assert client.post(url, {"member": value}).status_code == 400
+
+
+def test_transfer_to_member_of_another_project_is_not_found(client, project):
+    other = MemberFactory()
+    url = f"/projects/{project.code}/settings/transfer/"
+    assert client.post(url, {"member": other.pk}).status_code == 404
+
+
+def test_accepting_transfer_swaps_owner_and_keeps_old_owner_as_manager(
+    client, project, mailoutbox
+):
+    member = MemberFactory(project=project)
+    client.post(f"/projects/{project.code}/settings/transfer/", {"member": member.pk})
+    client.force_login(member.user)
+    response = client.post(f"/projects/{project.code}/transfer/accept/")
+    assert response.status_code == 302
+    old_owner = project.owner
+    project.refresh_from_db()
+    assert project.owner == member.user
+    assert Member.objects.get(project=project).user == old_owner
+    assert Member.objects.get(project=project).role == Role.MANAGER
+
+
+def test_member_without_offer_cannot_accept(client, project):
+    member = MemberFactory(project=project)
+    client.force_login(member.user)
+    assert client.post(f"/projects/{project.code}/transfer/accept/").status_code == 403
+    project.refresh_from_db()
+    assert project.owner != member.user
+
+
+def test_rejecting_transfer_clears_the_offer(client, project, mailoutbox):
+    member = MemberFactory(project=project)
+    client.post(f"/projects/{project.code}/settings/transfer/", {"member": member.pk})
+    client.force_login(member.user)
+    client.post(f"/projects/{project.code}/transfer/reject/")
+    member.refresh_from_db()
+    assert member.transfer_request_date is None
+
+
+def test_owner_cancels_transfer(client, project, mailoutbox):
+    member = MemberFactory(project=project)
+    client.post(f"/projects/{project.code}/settings/transfer/", {"member": member.pk})
+    client.post(f"/projects/{project.code}/settings/transfer/cancel/")
+    member.refresh_from_db()
+    assert member.transfer_request_date is None
+
+
+def test_new_transfer_offer_replaces_the_old_one(client, project, mailoutbox):
+    first = MemberFactory(project=project)
+    second = MemberFactory(project=project)
+    url = f"/projects/{project.code}/settings/transfer/"
+    client.post(url, {"member": first.pk})
+    client.post(url, {"member": second.pk})
+    first.refresh_from_db()
+    assert first.transfer_request_date is None
