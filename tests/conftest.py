@@ -53,12 +53,6 @@ def pytest_collection_modifyitems(
             )
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    # The default PBKDF2 costs ~0.3 s per UserFactory and per login: too slow here.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def smtp_server(settings):
     """A real SMTP server in-process; Django's mail goes to it for the test."""
