@@ -1,4 +1,7 @@
-"""Read-only JSON API: GET /api/v3/aws/integrations/[<uuid>/[instances/]]."""
+"""Read-only JSON API: GET /api/v3/aws/integrations/[<uuid>/[instances/]].
+
+Built on the Management API's ApiView: same X-Api-Key auth, errors and limits.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +10,12 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
 from django.urls import path, reverse
-from django.views.decorators.http import require_GET
+from rest_framework.request import Request
+from rest_framework.response import Response
 
-from integrations.aws.auth import ApiAuthError, api_project
+from checks.api.base import ApiView
+from checks.api.errors import ApiError
 from integrations.aws.models import AwsInstance, AwsIntegration, AwsRule
 
 
@@ -87,47 +91,39 @@ def instance_json(row: AwsInstance) -> dict[str, Any]:
     }
 
 
-def _not_found() -> JsonResponse:
-    return JsonResponse({"error": "not found"}, status=404)
+class AwsApiView(ApiView):
+    """The Management API's key auth, limits and errors; read-only keys may read."""
+
+    methods = ("GET",)
+    read_methods = ("GET",)
+
+    def get_integration(self, code: UUID) -> AwsIntegration:
+        found = AwsIntegration.objects.filter(project=self.project, code=code).first()
+        if found is None:
+            raise ApiError(404, "not found")
+        return found
 
 
-@require_GET
-def integrations(request: HttpRequest) -> JsonResponse:
-    try:
-        project = api_project(request)
-    except ApiAuthError as e:
-        return e.response
-    rows = AwsIntegration.objects.filter(project=project).order_by("created")
-    return JsonResponse({"integrations": [integration_json(r) for r in rows]})
+class IntegrationsView(AwsApiView):
+    def get(self, request: Request) -> Response:
+        rows = AwsIntegration.objects.filter(project=self.project).order_by("created")
+        return Response({"integrations": [integration_json(r) for r in rows]})
 
 
-@require_GET
-def integration(request: HttpRequest, code: UUID) -> JsonResponse:
-    try:
-        project = api_project(request)
-    except ApiAuthError as e:
-        return e.response
-    row = AwsIntegration.objects.filter(project=project, code=code).first()
-    if row is None:
-        return _not_found()
-    return JsonResponse(integration_json(row))
+class IntegrationView(AwsApiView):
+    def get(self, request: Request, code: UUID) -> Response:
+        return Response(integration_json(self.get_integration(code)))
 
 
-@require_GET
-def instances(request: HttpRequest, code: UUID) -> JsonResponse:
-    try:
-        project = api_project(request)
-    except ApiAuthError as e:
-        return e.response
-    row = AwsIntegration.objects.filter(project=project, code=code).first()
-    if row is None:
-        return _not_found()
-    rows = row.instances.select_related("target").order_by("created")
-    return JsonResponse({"instances": [instance_json(r) for r in rows]})
+class InstancesView(AwsApiView):
+    def get(self, request: Request, code: UUID) -> Response:
+        integration = self.get_integration(code)
+        rows = integration.instances.select_related("target").order_by("created")
+        return Response({"instances": [instance_json(r) for r in rows]})
 
 
 urlpatterns = [
-    path("integrations/", integrations),
-    path("integrations/<uuid:code>/", integration),
-    path("integrations/<uuid:code>/instances/", instances),
+    path("integrations/", IntegrationsView.as_view()),
+    path("integrations/<uuid:code>/", IntegrationView.as_view()),
+    path("integrations/<uuid:code>/instances/", InstancesView.as_view()),
 ]

@@ -97,3 +97,23 @@ def test_lambda_imports_only_the_standard_library():
         if line.startswith(("import ", "from ")) and "__future__" not in line
     }
     assert imported <= set(sys.stdlib_module_names)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_launch_then_terminate_against_the_real_api(live_server, monkeypatch):
+    from checks import services
+    from checks.models import Check
+    from tests.factories import ProjectFactory
+
+    project = ProjectFactory()
+    _, key = services.create_api_key(project=project, name="lambda", read_only=False)
+    monkeypatch.setenv("HC_API_URL", f"{live_server.url}/api/v3/")
+    monkeypatch.setenv("HC_API_KEY", key)
+    fn = load()
+    launch = samples.asg_event(samples.LAUNCH, IID, "web")
+    fn.handler(launch)
+    fn.handler(launch)  # a redelivery upserts the same check
+    check = Check.objects.get(project=project)
+    assert check.slug == f"web-{IID}"
+    fn.handler(samples.ec2_event("terminated", IID))
+    assert not Check.objects.filter(project=project).exists()
