@@ -113,6 +113,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
         user = authenticate(
             request, username=found.username, password=form.cleaned_data["password"]
         )
+    else:
+        # Hash anyway: an early answer would tell which addresses have accounts.
+        User().set_password(form.cleaned_data["password"])
     if user is None:
         form.add_error(None, "Incorrect email or password.")
         return render(request, "accounts/login.html", context, status=400)

@@ -90,7 +90,7 @@ def add_project(request: HttpRequest) -> HttpResponse:
         name=form.cleaned_data["name"],
     )
     messages.success(request, f"Project “{project.name}” was created.")
-    return redirect(f"/projects/{project.code}/settings/")
+    return redirect(f"/projects/{project.code}/checks/")
 
 
 def _settings_context(request: HttpRequest, access: Access, **forms: object) -> dict:

@@ -50,7 +50,7 @@ def test_add_project_creates_owned_project_with_ping_key(client):
     client.force_login(user)
     response = client.post("/projects/add/", {"name": "  Backups "})
     project = Project.objects.get(owner=user)
-    assert response["Location"] == f"/projects/{project.code}/settings/"
+    assert response["Location"] == f"/projects/{project.code}/checks/"
     assert project.name == "Backups"
     assert project.ping_key
 
