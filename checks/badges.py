@@ -191,8 +191,8 @@ def project_badge(
         if tag != "*":
             # `contains` narrows in SQL; the exact tag test is below.
             checks = checks.filter(tags__contains=tag)
-            checks = [c for c in checks if tag in c.tags_list()]
-        result = badge_status(checks, timezone.now(), with_late=with_late)
+        tagged = [c for c in checks if tag == "*" or tag in c.tags_list()]
+        result = badge_status(tagged, timezone.now(), with_late=with_late)
         label = settings.MASTER_BADGE_LABEL if tag == "*" else tag
         return _render(label, result, fmt)
 

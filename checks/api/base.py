@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -41,8 +41,11 @@ class ApiView(APIView):
     def allowed_methods(self) -> list[str]:
         return [*self.methods, "OPTIONS"]
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
         # Before DRF: OPTIONS and unknown methods are answered without a key.
+        response: HttpResponseBase
         if self.cors and request.method == "OPTIONS":
             response = HttpResponse(status=204)
         elif request.method not in self.methods:

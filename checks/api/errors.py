@@ -46,7 +46,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse |
     if isinstance(exc, EMPTY_BODY):
         return empty(exc.status_code)
     if isinstance(exc, exceptions.Throttled):
-        headers = {"Retry-After": str(int(exc.wait))} if exc.wait else {}
+        wait = getattr(exc, "wait", None)
+        headers = {"Retry-After": str(int(wait))} if wait else {}
         return Response(
             {"error": "rate limit exceeded"},
             status=status.HTTP_429_TOO_MANY_REQUESTS,

@@ -7,6 +7,7 @@ send `curl -d '{...}'`, i.e. form-encoded) and ignores `Accept`.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
 from rest_framework.negotiation import BaseContentNegotiation
@@ -26,7 +27,7 @@ class AnyJSONParser(BaseParser):
         self,
         stream: IO[bytes],
         media_type: str | None = None,
-        parser_context: dict[str, Any] | None = None,
+        parser_context: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         raw = stream.read()
         if not raw:
@@ -50,13 +51,16 @@ class PlainJSONRenderer(JSONRenderer):
 class IgnoreAccept(BaseContentNegotiation):
     """The first parser and renderer, whatever the request's headers say."""
 
-    def select_parser(self, request: Request, parsers: list[BaseParser]) -> BaseParser:
-        return parsers[0]
+    def select_parser(
+        self, request: Request, parsers: Iterable[BaseParser]
+    ) -> BaseParser:
+        return next(iter(parsers))
 
     def select_renderer(
         self,
         request: Request,
-        renderers: list[BaseRenderer],
+        renderers: Iterable[BaseRenderer],
         format_suffix: str | None = None,
     ) -> tuple[BaseRenderer, str]:
-        return renderers[0], renderers[0].media_type
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type

@@ -8,8 +8,9 @@ OPERATIONS by view class and method, and builds version-specific shapes (v1 show
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
@@ -18,7 +19,7 @@ from drf_spectacular.extensions import (
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
-from checks.api.serializers import MAX_SECONDS, CheckSpecSerializer
+from checks.api.serializers import MAX_SECONDS, CheckSpecSerializer, StrictField
 
 JSON = dict[str, Any]
 
@@ -150,7 +151,8 @@ BADGES: JSON = {
 
 def check_spec_schema() -> JSON:
     """The create/update body; every field optional, strict types, `null` rejected."""
-    properties = {name: f.schema() for name, f in CheckSpecSerializer().fields.items()}
+    fields = CheckSpecSerializer().fields.items()
+    properties = {name: cast(StrictField, f).schema() for name, f in fields}
     # Any type: upstream reads it with str(), and ignores it when the header is set.
     properties["api_key"] = {"description": "Alternative to the X-Api-Key header."}
     return {"type": "object", "properties": properties}
@@ -167,18 +169,20 @@ def error(description: str) -> OpenApiResponse:
     return OpenApiResponse(ERROR, description=description)
 
 
-AUTH_ERRORS = {
+AUTH_ERRORS: dict[Any, Any] = {
     401: error("`missing api key` or `wrong api key`"),
     429: error("`rate limit exceeded` (only when API_RATE_LIMIT is set)"),
 }
-OTHER_PROJECT = {403: no_body("The check belongs to another project.")}
-BAD_BODY = {400: error("Unparsable body or `json validation error: ...`")}
+OTHER_PROJECT: dict[Any, Any] = {403: no_body("The check belongs to another project.")}
+BAD_BODY: dict[Any, Any] = {
+    400: error("Unparsable body or `json validation error: ...`")
+}
 
 
 @dataclass(frozen=True)
 class Operation:
     summary: str
-    responses: Any  # callable(v) -> dict, built per version
+    responses: Callable[[int], dict[Any, Any]]  # built per API version
     request: JSON | None = None
     parameters: list[OpenApiParameter] = field(default_factory=list)
     public: bool = False
@@ -218,7 +222,7 @@ LIST_PARAMS = [
     ),
     OpenApiParameter("slug", str, description="Only checks with this slug."),
 ]
-FLIPS = {
+FLIPS: dict[Any, Any] = {
     200: wrapped("flips", FLIP),
     400: no_body("A bad start, end or seconds value."),
 }

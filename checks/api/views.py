@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,10 +39,8 @@ MAX_DURATION_LOOKUPS = 10
 class SpecMixin:
     """Validate a create/update body; resolve its `channels`."""
 
-    request: Request
-
-    def spec(self) -> CheckSpecSerializer:
-        serializer = CheckSpecSerializer(data=self.request.data)
+    def spec(self, request: Request) -> CheckSpecSerializer:
+        serializer = CheckSpecSerializer(data=request.data)
         if not serializer.is_valid():
             raise validation_error(serializer.first_error())
         return serializer
@@ -97,7 +96,7 @@ class ChecksView(SpecMixin, ApiView):
         return Response({"checks": data})
 
     def post(self, request: Request, v: int) -> Response:
-        spec = self.spec()
+        spec = self.spec(request)
         project = self.project
         lookup = spec.unique_lookup()
         with transaction.atomic():
@@ -130,7 +129,7 @@ class CheckView(SpecMixin, ApiView):
 
     def post(self, request: Request, v: int, code: uuid.UUID) -> Response:
         check = self.get_check(code)
-        spec = self.spec()
+        spec = self.spec(request)
         with transaction.atomic():
             channels = self.channels(spec, check.project)
             _apply(check, spec.check_fields(v=v, check=check), channels)
@@ -178,7 +177,7 @@ class ResumeView(ApiView):
         return self.check_response(check)
 
 
-def durations(check: Check, pings: list[Ping]) -> dict[int, timedelta | None]:
+def durations(check: Check, pings: Sequence[Ping]) -> dict[int, timedelta | None]:
     """Run durations of finish pings (newest first), upstream's `prepare_durations`.
 
     A finish ping's run started at the newest earlier start/finish ping with the same
@@ -216,7 +215,7 @@ def durations(check: Check, pings: list[Ping]) -> dict[int, timedelta | None]:
 _UNKNOWN = Ping()
 
 
-def _earlier_in_page(ping: Ping, older: list[Ping]) -> Ping | None:
+def _earlier_in_page(ping: Ping, older: Sequence[Ping]) -> Ping | None:
     for candidate in older:
         if candidate.created < ping.created - MAX_DURATION:
             return None
