@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from typing import Any
 
 import boto3
@@ -29,6 +30,12 @@ BOTO_CONFIG = Config(
 # Refresh assumed-role credentials this long before they expire.
 EXPIRY_MARGIN = 300
 _sessions: dict[tuple[int, str, str], tuple[float, boto3.Session]] = {}
+# Making a client loads the service's model (tens of ms): one per session and
+# (service, region, endpoint), dropped with its session when credentials rotate.
+_clients: weakref.WeakKeyDictionary[boto3.Session, dict[tuple[str, ...], Any]] = (
+    weakref.WeakKeyDictionary()
+)
+_default_session: list[boto3.Session] = []
 _lock = threading.Lock()
 
 
@@ -45,7 +52,10 @@ def session(integration: AwsIntegration) -> boto3.Session:
     if integration.credentials == Credentials.NONE:
         raise AwsUnavailable(str(integration.code))
     if integration.credentials == Credentials.DEFAULT:
-        return boto3.Session()
+        with _lock:
+            if not _default_session:
+                _default_session.append(boto3.Session())
+            return _default_session[0]
     key = (integration.pk, integration.role_arn, integration.external_id)
     with _lock:
         cached = _sessions.get(key)
@@ -76,9 +86,18 @@ def session(integration: AwsIntegration) -> boto3.Session:
 
 
 def client(integration: AwsIntegration, service: str, region: str) -> Any:
-    return session(integration).client(
-        service, region_name=region, endpoint_url=_endpoint(), config=BOTO_CONFIG
-    )
+    owner = session(integration)
+    key = (service, region, _endpoint() or "")
+    with _lock:
+        made = _clients.setdefault(owner, {})
+        if key not in made:
+            made[key] = owner.client(
+                service,
+                region_name=region,
+                endpoint_url=key[2] or None,
+                config=BOTO_CONFIG,
+            )
+        return made[key]
 
 
 def queue_region(integration: AwsIntegration) -> str:

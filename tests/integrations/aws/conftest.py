@@ -51,6 +51,7 @@ def moto(moto_process: str, settings, monkeypatch) -> str:
     """A clean moto for this test; hcserver's and the test's boto3 point at it."""
     requests.post(f"{moto_process}/moto-api/reset", timeout=10)
     clients._sessions.clear()
+    clients._default_session.clear()
     settings.AWS_ENDPOINT_URL = moto_process
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_process)
     return moto_process
