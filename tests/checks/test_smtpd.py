@@ -90,6 +90,13 @@ def test_email_to_unknown_check_is_accepted_and_records_nothing(smtpd):
     assert not Ping.objects.exists()
 
 
+def test_email_to_unknown_slug_is_logged_and_records_nothing(smtpd, caplog):
+    check = CheckFactory(slug="known")
+    send(smtpd, f"{check.project.ping_key}+unknown@hc.example.org")
+    assert not Ping.objects.exists()
+    assert "no such check" in caplog.text
+
+
 def test_email_to_ambiguous_slug_records_nothing(smtpd):
     check = CheckFactory(slug="job")
     CheckFactory(project=check.project, slug="job")

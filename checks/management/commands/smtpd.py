@@ -114,7 +114,7 @@ def process_message(
             else:
                 match = SLUG_MAILBOX_RE.match(local)
                 assert match is not None  # noqa: S101 - checked at RCPT time
-                found = services.ping_by_slug(
+                found, _ = services.ping_by_slug(
                     ping_key=match["ping_key"], slug=match["slug"], ping=ping, now=now
                 )
         except services.AmbiguousSlug:
