@@ -6,6 +6,7 @@ call them and hold no rules of their own.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from dataclasses import dataclass
@@ -14,8 +15,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet, Value
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Model, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
 from checks import schedule
@@ -157,10 +158,10 @@ def record_ping(*, check: Check, ping: PingData, now: datetime) -> Ping:
     """Apply one ping to a check locked by the caller's transaction and log it."""
     kind = classify(check, ping)
     flip = _apply_ping(check, kind, ping, now)
-    check.save(update_fields=PING_UPDATE_FIELDS)
+    _execute("update", check, PING_UPDATE_FIELDS, [check.pk])
     if flip is not None:
         flip.save()
-    saved = Ping.objects.create(
+    saved = Ping(
         owner=check,
         n=check.n_pings,
         created=now,
@@ -173,10 +174,97 @@ def record_ping(*, check: Check, ping: PingData, now: datetime) -> Ping:
         exitstatus=ping.exitstatus,
         rid=ping.rid,
     )
+    saved.pk = _execute("insert", saved, _PING_INSERT_FIELDS, [], returns_id=True)
+    saved._state.adding = False
+    saved._state.db = connection.alias
     if check.n_pings % PRUNE_EVERY == 0:
         check_id = check.id
         transaction.on_commit(lambda: _enqueue_prune(check_id))
     return saved
+
+
+# --- the ping path's SQL, built once --------------------------------------------------
+# Compiling ORM queries costs more CPU per ping than PostgreSQL spends on the whole
+# transaction (docs/performance.md), so the three statements of a ping are built once
+# per database vendor from the models' metadata; values still go through each field's
+# get_db_prep_save() and results through the ORM's converters (Model.objects.raw).
+
+_PING_INSERT_FIELDS = [f.name for f in Ping._meta.concrete_fields if not f.primary_key]
+
+
+def _qn(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _columns(model: type[Model], alias: str = "") -> str:
+    prefix = f"{_qn(alias)}." if alias else ""
+    return ", ".join(prefix + _qn(f.column) for f in model._meta.concrete_fields)
+
+
+@functools.cache
+def _ping_sql(vendor: str) -> dict[str, str]:
+    """The ping path's statements for one database vendor."""
+    check_table, project_table = Check._meta.db_table, Project._meta.db_table
+    features = connection.features
+    lock = " FOR UPDATE" if features.has_select_for_update else ""
+    lock_of = (
+        f" FOR UPDATE OF {_qn('c')}" if features.has_select_for_update_of else lock
+    )
+    update_sets = ", ".join(
+        f"{_qn(Check._meta.get_field(name).column)} = %s" for name in PING_UPDATE_FIELDS
+    )
+    insert_columns = ", ".join(
+        _qn(Ping._meta.get_field(name).column) for name in _PING_INSERT_FIELDS
+    )
+    placeholders = ", ".join(["%s"] * len(_PING_INSERT_FIELDS))
+    returning = (
+        f" RETURNING {_qn('id')}" if features.can_return_columns_from_insert else ""
+    )
+    # Identifiers come from model metadata; every value is a query parameter.
+    c, p = _qn("c"), _qn("p")
+    by_code = f"SELECT {_columns(Check)} FROM {_qn(check_table)} WHERE code = %s"  # noqa: S608
+    by_slug = (
+        f"SELECT {_columns(Check, 'c')} FROM {_qn(check_table)} {c} "  # noqa: S608
+        f"JOIN {_qn(project_table)} {p} ON {p}.id = {c}.project_id "
+        f"WHERE {p}.ping_key = %s AND {c}.slug = %s LIMIT 2"
+    )
+    update = f"UPDATE {_qn(check_table)} SET {update_sets} WHERE id = %s"  # noqa: S608
+    insert = (
+        f"INSERT INTO {_qn(Ping._meta.db_table)} ({insert_columns}) "  # noqa: S608
+        f"VALUES ({placeholders}){returning}"
+    )
+    return {
+        "by_code": by_code + lock,
+        "by_slug": by_slug + lock_of,
+        "update": update,
+        "insert": insert,
+    }
+
+
+def _execute(
+    statement: str,
+    obj: Model,
+    names: list[str],
+    extra: list[Any],
+    *,
+    returns_id: bool = False,
+) -> Any:
+    """Run one of the ping statements with `obj`'s field values prepared for the DB."""
+    sql = _ping_sql(connection.vendor)[statement]
+    fields = [obj._meta.get_field(name) for name in names]
+    params = [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *extra])
+        if not returns_id:
+            return None
+        if connection.features.can_return_columns_from_insert:
+            return cursor.fetchone()[0]
+        return cursor.lastrowid
+
+
+def _lock_check(statement: str, params: list[Any]) -> list[Check]:
+    sql = _ping_sql(connection.vendor)[statement]
+    return list(Check.objects.raw(sql, params))
 
 
 def _enqueue_prune(check_id: int) -> None:
@@ -194,7 +282,9 @@ def _enqueue_prune(check_id: int) -> None:
 def ping_by_code(*, code: uuid.UUID, ping: PingData, now: datetime) -> Ping | None:
     """Record a ping for the check with this UUID; None if there is none."""
     with transaction.atomic():
-        check = Check.objects.select_for_update().filter(code=code).first()
+        code_param = Check._meta.get_field("code").get_db_prep_value(code, connection)
+        found = _lock_check("by_code", [code_param])
+        check = found[0] if found else None
         if check is None:
             return None
         return record_ping(check=check, ping=ping, now=now)
@@ -205,11 +295,7 @@ class AmbiguousSlug(Exception):
 
 
 def _lock_by_slug(ping_key: str, slug: str) -> Check | None:
-    found = list(
-        Check.objects.select_for_update(of=("self",)).filter(
-            project__ping_key=ping_key, slug=slug
-        )[:2]
-    )
+    found = _lock_check("by_slug", [ping_key, slug])
     if len(found) > 1:
         raise AmbiguousSlug(slug)
     return found[0] if found else None
