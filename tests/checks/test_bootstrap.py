@@ -2,6 +2,7 @@
 
 import json
 from io import StringIO
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import User
@@ -50,9 +51,25 @@ def test_created_keys_work_and_have_the_right_access():
     assert rw.project == ro.project == Project.objects.get()
 
 
-def test_login_url_is_under_site_root(settings):
+def test_login_url_is_a_one_time_link_under_site_root(settings):
     settings.SITE_ROOT = "https://hc.example.org"
-    assert bootstrap_json()["login_url"] == "https://hc.example.org/accounts/login/"
+    login_url = bootstrap_json()["login_url"]
+    assert login_url.startswith("https://hc.example.org/accounts/check_token/")
+
+
+def test_login_url_logs_the_user_in_once(client):
+    path = urlsplit(bootstrap_json("--email", "ops@example.org")["login_url"]).path
+    first = client.post(path)
+    client.logout()
+    second = client.post(path)
+    assert first.status_code == 302
+    assert second.status_code == 400
+
+
+def test_rerun_replaces_the_previous_login_link(client):
+    old = urlsplit(bootstrap_json()["login_url"]).path
+    bootstrap_json()
+    assert client.post(old).status_code == 400
 
 
 def test_rerun_reuses_everything_and_shows_no_keys():

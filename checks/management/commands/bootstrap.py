@@ -12,6 +12,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from checks import services
+from checks.dashboard.auth import make_login_link
 from checks.models import ApiKey, Profile, Project
 
 KEY_NAME = "bootstrap"
@@ -61,7 +62,8 @@ class Command(BaseCommand):
             "api_key": rw,
             "api_key_readonly": ro,
             "ping_key": project.ping_key,
-            "login_url": f"{settings.SITE_ROOT}/accounts/login/",
+            # A one-time link (valid 1 h): each run replaces the previous one.
+            "login_url": make_login_link(user),
         }
         if options["json"]:
             self.stdout.write(json.dumps(result))
@@ -92,7 +94,8 @@ class Command(BaseCommand):
 
     def _print(self, result: dict[str, str | None], password: str | None) -> None:
         out = self.stdout.write
-        out(f"Log in at {result['login_url']} as {result['email']}")
+        out(f"Log in at {settings.SITE_ROOT}/accounts/login/ as {result['email']}")
+        out(f"  or open this one-time link (valid 1 hour): {result['login_url']}")
         if password:
             out(f"  password: {password}  (shown once; change it in the dashboard)")
         out(f"Project: {result['project']}")
