@@ -205,8 +205,7 @@ def _check_access(
     check = Check.objects.filter(code=code).first()
     if check is None:
         raise Http404
-    project_code = check.project.code if check.project_id else None
-    access = project_access(request.user, project_code, write=write)  # type: ignore[arg-type]
+    access = project_access(request.user, check.project.code, write=write)
     check.project = access.project
     return check, access
 

@@ -65,7 +65,7 @@ def _widget(f: serializers.Field) -> str:
         if f.style.get("input_type") == "password":
             return "password"
         if f.style.get("base_template") == "textarea.html" or any(
-            word in f.field_name for word in TEXTAREA_NAMES
+            word in (f.field_name or "") for word in TEXTAREA_NAMES
         ):
             return "textarea"
         return "text"
@@ -78,7 +78,7 @@ ACRONYMS = {"url": "URL", "id": "ID", "api": "API", "http": "HTTP"}
 def _label(f: serializers.Field) -> str:
     if f.label:
         return str(f.label)
-    words = [ACRONYMS.get(w, w) for w in f.field_name.split("_")]
+    words = [ACRONYMS.get(w, w) for w in (f.field_name or "").split("_")]
     return " ".join(words)[:1].upper() + " ".join(words)[1:]
 
 
@@ -107,7 +107,7 @@ def _initial(f: serializers.Field) -> Any:
 def flatten_errors(errors: Any) -> list[str]:
     """DRF error structures (lists, dicts by index or key) as plain messages."""
     if isinstance(errors, dict):
-        out = []
+        out: list[str] = []
         for key, value in errors.items():
             prefix = f"Item {int(key) + 1}: " if isinstance(key, int) else ""
             out.extend(prefix + m for m in flatten_errors(value))
