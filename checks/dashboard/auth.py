@@ -146,6 +146,16 @@ def change_email(*, token: str) -> User:
             raise EmailChangeError("Another account uses this address already.")
         user.email = payload["new"]
         user.save(update_fields=["email"])
+    # Tell the old address: if someone else changed it, the owner learns of it.
+    send_mail(
+        f"Your {settings.SITE_NAME} email address was changed",
+        render_to_string(
+            "emails/email_changed.txt",
+            {"site_name": settings.SITE_NAME, "new_email": user.email},
+        ),
+        None,
+        [payload["old"]],
+    )
     return user
 
 

@@ -102,3 +102,7 @@ def test_member_manages_keys(client):
     client.force_login(member.user)
     response = client.post(keys_url(member.project), {"name": "ci", "kind": "rw"})
     assert response.status_code == 200
+
+
+def test_revoking_a_key_with_out_of_range_id_is_not_found(client, project):
+    assert client.post(f"{keys_url(project)}{'9' * 30}/revoke/").status_code == 404

@@ -283,3 +283,11 @@ def test_close_account_deletes_user_and_owned_projects_only(client, user):
     assert Project.objects.filter(pk=shared.pk).exists()
     assert not Member.objects.filter(project=shared).exists()
     assert "_auth_user_id" not in client.session
+
+
+def test_email_change_tells_the_old_address(client, user, mailoutbox):
+    path = urlsplit(auth.make_email_link(user, new_email="new@example.org")).path
+    client.post(path)
+    [notice] = mailoutbox
+    assert notice.to == ["me@example.org"]
+    assert "changed to new@example.org" in notice.body

@@ -209,3 +209,13 @@ def test_new_transfer_offer_replaces_the_old_one(client, project, mailoutbox):
     client.post(url, {"member": second.pk})
     first.refresh_from_db()
     assert first.transfer_request_date is None
+
+
+def test_removing_member_with_out_of_range_id_is_not_found(client, project):
+    url = f"/projects/{project.code}/settings/team/{'9' * 30}/remove/"
+    assert client.post(url).status_code == 404
+
+
+def test_transfer_to_out_of_range_member_id_is_not_found(client, project):
+    url = f"/projects/{project.code}/settings/transfer/"
+    assert client.post(url, {"member": "9" * 30}).status_code == 404
