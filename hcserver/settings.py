@@ -115,6 +115,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Dashboard pages: Content-Security-Policy (scripts from /static/ only).
     "checks.dashboard.middleware.SecurityHeadersMiddleware",
+    # Dashboard times in the signed-in user's time zone (account settings).
+    "checks.dashboard.middleware.UserTimezoneMiddleware",
 ]
 
 ROOT_URLCONF = "hcserver.urls"

@@ -65,6 +65,11 @@ class ChannelKind:
         """True when this channel is set up to ignore alerts for `status` (up/down)."""
         return False
 
+    @property
+    def enabled(self) -> bool:
+        """False when the operator turned this kind off (it is not offered)."""
+        return True
+
     def load_config(self, channel: Channel) -> dict[str, Any]:
         """The channel's validated config; a permanent DeliveryError if invalid."""
         serializer = self.config(data=channel.config)

@@ -35,4 +35,5 @@ def get(kind: str) -> ChannelKind:
 
 
 def choices() -> list[tuple[str, str]]:
-    return [(kind, get(kind).label) for kind in KINDS]
+    """(kind, label) of every kind the operator has not turned off."""
+    return [(kind, get(kind).label) for kind in KINDS if get(kind).enabled]

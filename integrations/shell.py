@@ -74,6 +74,10 @@ class Shell(ChannelKind):
         """No command for this direction: nothing to run."""
         return not channel.config.get(f"cmd_{status}")
 
+    @property
+    def enabled(self) -> bool:
+        return bool(settings.SHELL_ENABLED)
+
     def send(self, channel: Channel, notification: Notification) -> None:
         """Run the command for the status; non-zero exit or timeout is an error."""
         if not settings.SHELL_ENABLED:

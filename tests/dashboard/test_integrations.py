@@ -25,11 +25,20 @@ def test_list_shows_channels_with_last_error_and_last_notify(client, team):
     assert "Received status code 500" in body
 
 
-def test_list_offers_every_registered_kind(client, team):
+def test_list_offers_every_registered_kind(client, team, settings):
+    settings.SHELL_ENABLED = True
     client.force_login(team.member)
     body = client.get(f"/projects/{team.project.code}/integrations/").content.decode()
     for kind in registry.KINDS:
         assert f"/integrations/add/{kind}/" in body
+
+
+def test_list_hides_shell_unless_the_operator_enables_it(client, team, settings):
+    settings.SHELL_ENABLED = False
+    client.force_login(team.member)
+    body = client.get(f"/projects/{team.project.code}/integrations/").content.decode()
+    assert "/integrations/add/shell/" not in body
+    assert "/integrations/add/webhook/" in body
 
 
 @pytest.mark.parametrize("kind", list(registry.KINDS))
