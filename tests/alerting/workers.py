@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from bench.processes import role_env
@@ -171,7 +171,7 @@ def webhook_project(receiver: Receiver) -> tuple[Project, Channel]:
 def due_checks(project: Project, channel: Channel, count: int) -> list[Check]:
     """`count` up checks whose deadline passed a minute ago, all on `channel`."""
     now = timezone.now()
-    checks = Check.objects.bulk_create(
+    rows = [
         Check(
             project=project,
             name=f"job {i}",
@@ -182,11 +182,13 @@ def due_checks(project: Project, channel: Channel, count: int) -> list[Check]:
             alert_after=now - timedelta(minutes=1),
         )
         for i in range(count)
-    )
+    ]
     through = Channel.checks.through
-    through.objects.bulk_create(
-        through(channel_id=channel.pk, check_id=c.pk) for c in checks
-    )
+    with transaction.atomic():  # never a due check without its channel link
+        checks = Check.objects.bulk_create(rows)
+        through.objects.bulk_create(
+            through(channel_id=channel.pk, check_id=c.pk) for c in checks
+        )
     return checks
 
 
