@@ -129,6 +129,36 @@ CHANNEL: JSON = {
     },
     "required": ["id", "name", "kind"],
 }
+CHANNEL_DETAIL: JSON = {
+    "type": "object",
+    "properties": {
+        **CHANNEL["properties"],
+        "config": {"type": "object", "description": "The kind's settings."},
+        "disabled": BOOL,
+        "last_notify": NULLABLE_DATETIME,
+        "last_error": {**STR, "description": "The last delivery problem, or empty."},
+        "checks": {"type": "array", "items": {"type": "string", "format": "uuid"}},
+    },
+    "required": [*CHANNEL["required"], "config", "disabled", "last_notify"],
+}
+CHANNEL_SPEC: JSON = {
+    "type": "object",
+    "properties": {
+        "kind": {**STR, "description": "One of the channel kinds (see docs)."},
+        "name": {**STR, "maxLength": 100},
+        "config": {"type": "object", "description": "Validated by the kind."},
+    },
+}
+TEST_ALERT: JSON = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "format": "uuid"},
+        "status": {"type": "string", "enum": ["up", "down"]},
+        "state": {"type": "string", "enum": ["sent", "failed", "pending"]},
+        "error": STR,
+    },
+    "required": ["id", "status", "state", "error"],
+}
 BADGE_FORMATS = ("svg", "svg3", "json", "json3", "shields", "shields3")
 BADGES: JSON = {
     "type": "object",
@@ -232,6 +262,19 @@ def _flips_uuid(v: int) -> dict[Any, Any]:
     return {**FLIPS, **AUTH_ERRORS, **OTHER_PROJECT, (404, "text/html"): HTML_404}
 
 
+def _channel_responses(v: int, body: JSON) -> dict[Any, Any]:
+    if v < 3:
+        return {404: no_body("v3 only."), **AUTH_ERRORS}
+    return {
+        200: body,
+        **AUTH_ERRORS,
+        403: no_body("The integration belongs to another project."),
+        (404, "text/html"): OpenApiResponse(
+            STR, description="No integration with this UUID (HTML page)."
+        ),
+    }
+
+
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("ChecksView", "GET"): Operation(
         "List checks",
@@ -333,6 +376,36 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("ChannelsView", "GET"): Operation(
         "List integrations",
         lambda v: {200: wrapped("channels", CHANNEL), **AUTH_ERRORS},
+    ),
+    ("ChannelsView", "POST"): Operation(
+        "Create an integration (v3, hcserver addition)",
+        lambda v: (
+            {
+                201: OpenApiResponse(CHANNEL_DETAIL, description="Created."),
+                **BAD_BODY,
+                **AUTH_ERRORS,
+            }
+            if v >= 3
+            else {405: no_body("v3 only."), **BAD_BODY, **AUTH_ERRORS}
+        ),
+        request={**CHANNEL_SPEC, "required": ["kind"]},
+    ),
+    ("ChannelView", "GET"): Operation(
+        "Get an integration (v3, hcserver addition)",
+        lambda v: _channel_responses(v, CHANNEL_DETAIL),
+    ),
+    ("ChannelView", "POST"): Operation(
+        "Update an integration's name and/or config (v3, hcserver addition)",
+        lambda v: {**_channel_responses(v, CHANNEL_DETAIL), **BAD_BODY},
+        request=CHANNEL_SPEC,
+    ),
+    ("ChannelView", "DELETE"): Operation(
+        "Delete an integration (v3, hcserver addition)",
+        lambda v: _channel_responses(v, CHANNEL_DETAIL),
+    ),
+    ("ChannelTestView", "POST"): Operation(
+        "Send a test alert now; the outcome (v3, hcserver addition)",
+        lambda v: {**_channel_responses(v, TEST_ALERT), **BAD_BODY},
     ),
     ("BadgesView", "GET"): Operation(
         "List badge URLs", lambda v: {200: BADGES, **AUTH_ERRORS}

@@ -8,7 +8,7 @@ from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from checks.api import views
-from checks.api.channels import ChannelsView
+from checks.api.channels import ChannelsView, ChannelTestView, ChannelView
 
 
 class UniqueKeyConverter:
@@ -35,6 +35,8 @@ urlpatterns = [
     path("checks/<uuid:code>/flips/", views.FlipsView.as_view()),
     path("checks/<unique_key:unique_key>/flips/", views.FlipsByUniqueKeyView.as_view()),
     path("channels/", ChannelsView.as_view()),
+    path("channels/<uuid:code>", ChannelView.as_view()),
+    path("channels/<uuid:code>/test", ChannelTestView.as_view()),
     path("badges/", views.BadgesView.as_view()),
     path("status/", views.StatusView.as_view()),
 ]
