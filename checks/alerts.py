@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 BACKOFF_FIRST = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=1)
-# Row locks are held only while one batch is handled.
+# One tick stops making flips after this many so that fan-out is not starved.
 SCAN_LIMIT = 100_000
 
 
