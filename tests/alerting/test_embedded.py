@@ -18,13 +18,15 @@ def test_alert_loop_delivers_a_fail_ping_alert(client, test_kinds):
     check = CheckFactory(status=Status.UP, last_ping=timezone.now())
     channel = ChannelFactory(project=check.project, kind="record")
     channel.checks.add(check)
+    # Ping first: the test database (in-memory SQLite, shared cache) does not wait
+    # for locks the way the real file database does.
+    client.get(f"/ping/{check.code}/fail")
     stop = threading.Event()
     loop = threading.Thread(
         target=alerts.run_loop, kwargs={"stop": stop, "interval": 0.1}
     )
     loop.start()
     try:
-        client.get(f"/ping/{check.code}/fail")
         deadline = timezone.now() + timedelta(seconds=20)
         while not test_kinds and timezone.now() < deadline:
             stop.wait(0.1)
