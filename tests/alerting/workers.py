@@ -84,9 +84,14 @@ def start_beat(env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (gunicorn then stops its workers), SIGKILL if that is not enough."""
     if process.poll() is None:
-        process.kill()
-        process.wait(10)
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
 
 
 @dataclass
