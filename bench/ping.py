@@ -260,7 +260,7 @@ def main() -> None:
         "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 2))
     )
     parser.add_argument(
-        "--threads", type=int, default=int(os.environ.get("GUNICORN_THREADS", 4))
+        "--threads", type=int, default=int(os.environ.get("GUNICORN_THREADS", 8))
     )
     parser.add_argument(
         "--client",

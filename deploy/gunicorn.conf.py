@@ -15,7 +15,7 @@ def _int(name: str, default: int) -> int:
 bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{_int('PORT', 8000)}"
 # Processes x threads; each thread holds its own persistent database connection.
 workers = _int("WEB_CONCURRENCY", 2)
-threads = _int("GUNICORN_THREADS", 4)
+threads = _int("GUNICORN_THREADS", 8)
 worker_class = "gthread"
 timeout = _int("GUNICORN_TIMEOUT", 30)
 # SIGTERM: stop accepting, let requests in flight finish for this long.
