@@ -215,7 +215,11 @@ CELERY_BEAT_SCHEDULE = {
     ]
 }
 # A worker started without -Q consumes all three; see docs/alerts.md for splitting.
-CELERY_TASK_QUEUES = {"celery": {}, "alerts": {}, "deliver": {}}
+CELERY_TASK_QUEUES: dict[str, dict[str, str]] = {
+    "celery": {},
+    "alerts": {},
+    "deliver": {},
+}
 CELERY_TASK_ROUTES = {
     "checks.deliver_notification": {"queue": "deliver"},
     "checks.scan": {"queue": "alerts"},

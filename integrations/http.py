@@ -15,7 +15,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -117,21 +117,21 @@ def resolve(host: str, port: int) -> list[str]:
     return allowed
 
 
-class _GuardedConnectionMixin:
-    """Resolve, check, and connect to the checked address (never resolve twice)."""
+# The mixin is only ever mixed into an HTTPConnection; tell mypy so.
+if TYPE_CHECKING:
+    _ConnectionBase = HTTPConnection
+else:
+    _ConnectionBase = object
 
-    host: str
-    port: int
-    timeout: Any
-    source_address: Any
-    socket_options: Any
-    _dns_host: str
+
+class _GuardedConnectionMixin(_ConnectionBase):
+    """Resolve, check, and connect to the checked address (never resolve twice)."""
 
     def _new_conn(self) -> socket.socket:
         try:
             addresses = resolve(self._dns_host, self.port)
         except socket.gaierror as e:
-            raise NameResolutionError(self.host, self, e) from e  # type: ignore[arg-type]
+            raise NameResolutionError(self.host, self, e) from e
         last_error: OSError | None = None
         for address in addresses:
             try:
@@ -149,7 +149,7 @@ class _GuardedConnectionMixin:
             except OSError as e:
                 last_error = e
         raise NewConnectionError(
-            self,  # type: ignore[arg-type]
+            self,
             f"Failed to establish a new connection: {last_error}",
         )
 
