@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 from django.conf import settings
 from rest_framework import serializers
@@ -20,6 +20,27 @@ FIELD_LIMIT = 1024
 BODY_LIMIT = 1000
 
 
+class EmbedField(TypedDict):
+    name: str
+    value: str
+    inline: NotRequired[bool]
+
+
+class Embed(TypedDict):
+    title: str
+    url: str
+    description: str
+    color: int
+    fields: list[EmbedField]
+    timestamp: str
+
+
+class DiscordPayload(TypedDict):
+    username: str
+    content: str
+    embeds: list[Embed]
+
+
 class DiscordConfig(serializers.Serializer):
     url = http_url_field(
         help_text="Server settings → Integrations → Webhooks → Copy Webhook URL."
@@ -30,8 +51,8 @@ def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def payload(message: Message) -> dict[str, Any]:
-    fields = [
+def payload(message: Message) -> DiscordPayload:
+    fields: list[EmbedField] = [
         {"name": label, "value": _truncate(value, FIELD_LIMIT), "inline": True}
         for label, value in message.fields()
     ]

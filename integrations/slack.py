@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 from django.conf import settings
 from rest_framework import serializers
@@ -17,13 +17,35 @@ if TYPE_CHECKING:
 BODY_LIMIT = 1000
 
 
+class SlackField(TypedDict):
+    title: str
+    value: str
+    short: NotRequired[bool]
+
+
+class SlackAttachment(TypedDict):
+    color: str
+    fallback: str
+    title: str
+    title_link: str
+    text: str
+    fields: list[SlackField]
+    mrkdwn_in: list[str]
+
+
+class SlackPayload(TypedDict):
+    username: str
+    text: str
+    attachments: list[SlackAttachment]
+
+
 class SlackConfig(serializers.Serializer):
     url = http_url_field(help_text="The incoming-webhook URL.")
 
 
-def attachment_payload(message: Message) -> dict[str, Any]:
+def attachment_payload(message: Message) -> SlackPayload:
     """The Slack-compatible message (Mattermost accepts the same)."""
-    fields: list[dict[str, Any]] = [
+    fields: list[SlackField] = [
         {"title": label, "value": value, "short": True}
         for label, value in message.fields()
     ]
