@@ -81,7 +81,7 @@ def tick(*, now: datetime | None = None) -> tuple[int, int]:
 
 
 def guard_outage(*, now: datetime) -> int:
-    """Record this scan; after a gap with no ping recorded, push deadlines inside it.
+    """Record this scan; after a long gap between scans, push deadlines inside it.
 
     The scan runs every few seconds, so a long gap means the database (or the
     whole service) was unreachable and pings may have been refused meanwhile. A
@@ -98,21 +98,21 @@ def guard_outage(*, now: datetime) -> int:
             return 0
         pushed = 0
         if now - last > _seconds("ALERT_OUTAGE_AFTER"):
-            # A ping recorded inside the gap proves pings were being accepted.
-            pinged = Check.objects.filter(last_ping__gt=last, last_ping__lte=now)
-            if not pinged.exists():
-                pushed = (
-                    Check.objects.filter(alert_after__gt=last, alert_after__lte=now)
-                    .exclude(status=Status.DOWN)
-                    .update(alert_after=now + _seconds("ALERT_OUTAGE_GRACE"))
-                )
-                log.warning(
-                    "no alert scan and no ping between %s and %s: %d deadlines "
-                    "inside that window moved to give pings time to arrive",
-                    last.isoformat(),
-                    now.isoformat(),
-                    pushed,
-                )
+            # Pings recorded inside the gap prove little: once the database is back,
+            # clients' retries get through before the next scan. So every gap counts
+            # (a worker-only outage delays such alerts, it never invents one).
+            pushed = (
+                Check.objects.filter(alert_after__gt=last, alert_after__lte=now)
+                .exclude(status=Status.DOWN)
+                .update(alert_after=now + _seconds("ALERT_OUTAGE_GRACE"))
+            )
+            log.warning(
+                "no alert scan between %s and %s: %d deadlines inside that "
+                "window moved to give pings time to arrive",
+                last.isoformat(),
+                now.isoformat(),
+                pushed,
+            )
         AlertHeartbeat.objects.filter(pk=1).update(last_scan=now)
     return pushed
 

@@ -459,13 +459,24 @@ def test_gap_without_pings_pushes_deadlines_that_fell_inside_it(settings):
     assert check.alert_after == NOW + timedelta(minutes=5)
 
 
-def test_gap_with_a_ping_recorded_inside_it_pushes_nothing():
+def test_gap_pushes_deadlines_even_when_pings_got_through_on_recovery(settings):
+    # Once the database is back, clients' retries are recorded before the next
+    # scan: pings inside the gap do not show that there was no outage.
+    settings.ALERT_OUTAGE_GRACE = 300
     alerts.guard_outage(now=NOW - timedelta(minutes=30))
     check = up_check(NOW - timedelta(hours=1, minutes=20))
-    up_check(NOW - timedelta(minutes=3))  # a ping got through during the "gap"
+    up_check(NOW - timedelta(seconds=10))
     alerts.guard_outage(now=NOW)
     check.refresh_from_db()
-    assert check.alert_after == NOW - timedelta(minutes=10)
+    assert check.alert_after == NOW + timedelta(minutes=5)
+
+
+def test_check_pinged_during_the_gap_keeps_its_own_deadline():
+    alerts.guard_outage(now=NOW - timedelta(minutes=30))
+    check = up_check(NOW - timedelta(minutes=3))  # deadline NOW + 67 min
+    alerts.guard_outage(now=NOW)
+    check.refresh_from_db()
+    assert check.alert_after == NOW + timedelta(minutes=67)
 
 
 def test_short_gap_pushes_nothing():
