@@ -55,6 +55,13 @@ def test_create_with_unknown_kind_is_400(api):
     assert "kind must be one of" in response.json()["error"]
 
 
+def test_create_of_a_kind_the_operator_turned_off_is_400(api, settings):
+    settings.SHELL_ENABLED = False
+    response = api.post("channels/", {"kind": "shell", "config": {"cmd_down": "x"}})
+    assert response.status_code == 400
+    assert "shell" not in response.json()["error"]
+
+
 @pytest.mark.parametrize("body", [[], "x", {"kind": "webhook", "config": []}])
 def test_create_with_malformed_body_is_400(api, body):
     assert api.post("channels/", body).status_code == 400
