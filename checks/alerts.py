@@ -70,12 +70,13 @@ def tick(*, now: datetime | None = None) -> tuple[int, int]:
     while True:
         handled, created = scan_due(now=now, batch=batch)
         flips += created
+        # Fan out after every batch: the first alerts of a burst leave at once.
+        while True:
+            fanned, queued = fan_out(now=now, batch=batch)
+            notifications += queued
+            if fanned < batch:
+                break
         if handled < batch or flips >= SCAN_LIMIT:
-            break
-    while True:
-        handled, queued = fan_out(now=now, batch=batch)
-        notifications += queued
-        if handled < batch:
             break
     return flips, notifications
 
@@ -128,37 +129,33 @@ def scan_due(*, now: datetime, batch: int = 500) -> tuple[int, int]:
             .exclude(status=Status.DOWN)
             .order_by("alert_after")[:batch]
         )
+        # The rows cannot change under us until commit: locked FOR UPDATE on
+        # PostgreSQL, and SQLite transactions here take the write lock at BEGIN.
         flips: list[Flip] = []
         for check in due:
-            # Conditional on what we read: a ping that committed since (SQLite has
-            # no row locks) wins and this check is simply looked at again later.
-            same = Check.objects.filter(
-                pk=check.pk, status=check.status, alert_after=check.alert_after
-            )
             if schedule.status_at(check, now) == Status.DOWN:
-                deadline = schedule.going_down_after(check) or check.alert_after
-                if same.update(
-                    status=Status.DOWN,
-                    alert_after=None,
-                    last_start=None,
-                    last_start_rid=None,
-                ):
-                    flips.append(
-                        Flip(
-                            owner=check,
-                            created=deadline,
-                            old_status=check.status,
-                            new_status=Status.DOWN,
-                            reason=Reason.TIMEOUT,
-                        )
+                flips.append(
+                    Flip(
+                        owner=check,
+                        created=schedule.going_down_after(check) or check.alert_after,
+                        old_status=check.status,
+                        new_status=Status.DOWN,
+                        reason=Reason.TIMEOUT,
                     )
+                )
                 continue
             deadline = schedule.going_down_after(check)
             if deadline is not None and deadline <= now:
                 # Maths disagree with the cached deadline; never spin on one check.
                 log.error("check %s: deadline %s is not ahead", check.pk, deadline)
                 deadline = now + timedelta(hours=1)
-            same.update(alert_after=deadline)
+            Check.objects.filter(pk=check.pk).update(alert_after=deadline)
+        # One UPDATE for the whole batch instead of one per check.
+        Check.objects.filter(pk__in=[f.owner_id for f in flips]).exclude(
+            status=Status.DOWN
+        ).update(
+            status=Status.DOWN, alert_after=None, last_start=None, last_start_rid=None
+        )
         Flip.objects.bulk_create(flips)
     return len(due), len(flips)
 
