@@ -14,4 +14,5 @@ urlpatterns = [
     path("api/v3/", include(schema_urlpatterns)),
     path("", include("checks.badges")),
     path("", include("checks.dashboard.urls")),
+    path("", include("integrations.aws.urls_dashboard")),
 ]

@@ -1,4 +1,4 @@
-"""Create and edit integrations and rules, validated (commands; later the dashboard)."""
+"""Create and edit integrations and rules, validated (commands and dashboard)."""
 
 from __future__ import annotations
 
@@ -172,14 +172,43 @@ def _validate_rule(rule: AwsRule, project_id: int) -> None:
         rule.channels = ",".join(sorted(str(c) for c in parsed))
 
 
-def save_rule(*, rule: AwsRule, **data: Any) -> AwsRule:
+def save_rule(*, rule: AwsRule, kind: str | None = None, **data: Any) -> AwsRule:
     """Validate and save a new or edited rule (a `schedule` makes it a cron rule)."""
     for name, value in data.items():
         if name in RULE_FIELDS and value is not None:
             setattr(rule, name, value)
-    if data.get("schedule"):
+    if kind is not None:
+        # The dashboard says which kind; validation refines cron vs OnCalendar.
+        rule.kind = Kind.SIMPLE if kind == Kind.SIMPLE else Kind.CRON
+    elif data.get("schedule"):
         rule.kind = Kind.CRON
     _validate_rule(rule, rule.integration.project_id)
     with transaction.atomic():
         rule.save()
     return rule
+
+
+def move_rule(*, rule: AwsRule, offset: int) -> None:
+    """Move a rule up (-1) or down (+1) among its integration's rules."""
+    with transaction.atomic():
+        # Lock the siblings: two reorders at once must not interleave their renumbering.
+        rules = list(
+            AwsRule.objects.select_for_update()
+            .filter(integration_id=rule.integration_id)
+            .order_by("position", "id")
+        )
+        index = next(i for i, r in enumerate(rules) if r.pk == rule.pk)
+        target = index + offset
+        if not 0 <= target < len(rules):
+            return
+        rules[index], rules[target] = rules[target], rules[index]
+        # Renumber all: positions may have ties (every rule defaults to 0).
+        for position, row in enumerate(rules):
+            row.position = position
+        AwsRule.objects.bulk_update(rules, ["position"])
+
+
+def next_position(*, integration: AwsIntegration) -> int:
+    """The position that puts a new rule after all the existing ones."""
+    last = integration.rules.order_by("-position").values_list("position", flat=True)
+    return (last.first() or 0) + 1 if last.exists() else 0

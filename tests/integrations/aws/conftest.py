@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from integrations.aws import clients
+from tests.dashboard.conftest import team  # noqa: F401 - shared with the dashboard
 from tests.servers import free_port
 
 MOTO_SERVER = Path(sys.executable).parent / "moto_server"

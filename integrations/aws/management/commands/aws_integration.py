@@ -1,4 +1,4 @@
-"""`manage.py aws_integration create|edit|list|show|delete`: until the dashboard can."""
+"""`manage.py aws_integration create|edit|list|show|delete` (or the dashboard)."""
 
 from __future__ import annotations
 
