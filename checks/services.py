@@ -19,7 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Model, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
-from checks import schedule
+from checks import alerts, schedule
 from checks.models import (
     ApiKey,
     Channel,
@@ -412,6 +412,48 @@ def change_schedule(*, check: Check, fields: dict[str, Any], now: datetime) -> b
             )
             check.status = Status.DOWN
             check.alert_after = None
+    return True
+
+
+PING_HANDLING_FIELDS = frozenset(
+    {
+        "methods",
+        "filter_http_body",
+        "filter_subject",
+        "filter_body",
+        "filter_default_fail",
+        "start_kw",
+        "success_kw",
+        "failure_kw",
+        "manual_resume",
+        "reminder_interval",
+    }
+)
+
+
+def update_ping_handling(
+    *, check: Check, fields: dict[str, Any], now: datetime
+) -> bool:
+    """Save filtering rules, manual resume and reminders; False if the check is gone.
+
+    A check that is already down gets its next reminder rescheduled: reminders are
+    otherwise only scheduled when it goes down, so a new interval would wait for
+    the next outage.
+    """
+    unknown = set(fields) - PING_HANDLING_FIELDS
+    if unknown:
+        raise ValueError(f"not ping handling fields: {sorted(unknown)}")
+    with transaction.atomic():
+        if not update_check(check=check, fields=fields):
+            return False
+        if "reminder_interval" not in fields or check.status != Status.DOWN:
+            return True
+        interval = alerts.reminder_interval(check)
+        if interval is None:
+            check.next_reminder = None
+        elif check.next_reminder is None or check.next_reminder > now + interval:
+            check.next_reminder = now + interval
+        Check.objects.filter(pk=check.pk).update(next_reminder=check.next_reminder)
     return True
 
 

@@ -26,7 +26,12 @@ from django.views.decorators.http import require_GET, require_POST
 from checks import schedule, services
 from checks.dashboard import display
 from checks.dashboard.access import Access, project_access
-from checks.dashboard.forms_checks import NameForm, ScheduleForm, split_period
+from checks.dashboard.forms_checks import (
+    NameForm,
+    PingHandlingForm,
+    ScheduleForm,
+    split_period,
+)
 from checks.models import Channel, Check, Flip, Kind, Ping, Profile, Status
 from checks.templatetags.hc_checks import relative
 
@@ -285,6 +290,7 @@ def _details(
     *,
     name_form: NameForm | None = None,
     schedule_form: ScheduleForm | None = None,
+    ping_handling_form: PingHandlingForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     now = timezone.now()
@@ -311,6 +317,8 @@ def _details(
         ),
         "schedule_form": schedule_form
         or ScheduleForm(initial=_schedule_initial(check)),
+        "ping_handling_form": ping_handling_form
+        or _ping_handling_form(check, initial=PingHandlingForm.initial_for(check)),
         "channels": [
             (c, c.pk in attached)
             for c in Channel.objects.filter(project=access.project).order_by("created")
@@ -354,6 +362,29 @@ def update_schedule(request: HttpRequest, code: UUID) -> HttpResponse:
         check=check, fields=form.fields_to_save(), now=timezone.now()
     )
     messages.success(request, "Schedule saved.")
+    return redirect("check-details", code=check.code)
+
+
+def _ping_handling_form(check: Check, **kwargs: Any) -> PingHandlingForm:
+    return PingHandlingForm(
+        current=check.reminder_interval,
+        project_default=check.project.reminder_interval,
+        **kwargs,
+    )
+
+
+@login_required
+@require_POST
+def update_ping_handling(request: HttpRequest, code: UUID) -> HttpResponse:
+    """Filtering rules, manual resume and the reminder interval."""
+    check, access = _check_access(request, code, write=True)
+    form = _ping_handling_form(check, data=request.POST)
+    if not form.is_valid():
+        return _details(request, check, access, ping_handling_form=form, status=400)
+    services.update_ping_handling(
+        check=check, fields=form.cleaned_data, now=timezone.now()
+    )
+    messages.success(request, "Ping handling saved.")
     return redirect("check-details", code=check.code)
 
 

@@ -9,7 +9,8 @@ from django import forms
 from django.core.validators import RegexValidator
 
 from checks import schedule
-from checks.models import Kind
+from checks.dashboard import display
+from checks.models import Check, Kind
 
 MIN_PERIOD = timedelta(minutes=1)
 MAX_PERIOD = timedelta(days=365)
@@ -135,3 +136,109 @@ def split_period(period: timedelta) -> tuple[int, str]:
 
 class AddCheckForm(forms.Form):
     name = forms.CharField(max_length=100, required=False)
+
+
+METHOD_CHOICES = [("", "Any method (GET, HEAD, POST, …)"), ("POST", "POST only")]
+# Seconds; "" keeps the project's interval (Check.reminder_interval = None).
+REMINDER_CHOICES = [
+    ("", "Project default"),
+    ("3600", "Every hour"),
+    ("21600", "Every 6 hours"),
+    ("86400", "Every day"),
+    ("604800", "Every week"),
+]
+
+
+def _keywords(label: str) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        max_length=200,
+        required=False,
+        error_messages={"max_length": "Keywords may be at most 200 characters."},
+    )
+
+
+class PingHandlingForm(forms.Form):
+    """Filtering rules, manual resume and the reminder interval of a check."""
+
+    methods = forms.ChoiceField(
+        label="Accepted HTTP methods",
+        choices=METHOD_CHOICES,
+        required=False,
+        error_messages={"invalid_choice": "Choose any method or POST only."},
+    )
+    filter_http_body = forms.BooleanField(
+        label="Classify HTTP pings by keywords in the request body", required=False
+    )
+    filter_subject = forms.BooleanField(
+        label="Classify email pings by keywords in the subject", required=False
+    )
+    filter_body = forms.BooleanField(
+        label="Classify email pings by keywords in the message body", required=False
+    )
+    start_kw = _keywords("Start keywords")
+    success_kw = _keywords("Success keywords")
+    failure_kw = _keywords("Failure keywords")
+    filter_default_fail = forms.BooleanField(
+        label="When no keyword matches, treat the ping as a failure (else ignore it)",
+        required=False,
+    )
+    manual_resume = forms.BooleanField(
+        label="While paused, ignore pings until I resume the check", required=False
+    )
+    reminder_interval = forms.ChoiceField(
+        label="Repeat the down alert",
+        choices=REMINDER_CHOICES,
+        required=False,
+        error_messages={
+            "invalid_choice": "Choose one of the offered reminder intervals."
+        },
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        current: timedelta | None = None,
+        project_default: timedelta | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        choices = list(REMINDER_CHOICES)
+        default = display.format_duration(project_default) if project_default else ""
+        choices[0] = (
+            "",
+            f"Project default ({'every ' + default if default else 'off'})",
+        )
+        if current and str(int(current.total_seconds())) not in dict(choices):
+            # Set elsewhere (admin, older data): offer it so saving keeps it.
+            seconds = str(int(current.total_seconds()))
+            choices.append((seconds, f"Every {display.format_duration(current)}"))
+        field = self.fields["reminder_interval"]
+        assert isinstance(field, forms.ChoiceField)  # noqa: S101 - for mypy
+        field.choices = choices
+
+    def clean_reminder_interval(self) -> timedelta | None:
+        value = self.cleaned_data["reminder_interval"]
+        return timedelta(seconds=int(value)) if value else None
+
+    @staticmethod
+    def initial_for(check: Check) -> dict[str, Any]:
+        """The form's initial values from a check."""
+        interval = check.reminder_interval
+        return {
+            **{name: getattr(check, name) for name in PING_HANDLING_FIELDS},
+            "reminder_interval": str(int(interval.total_seconds())) if interval else "",
+        }
+
+
+PING_HANDLING_FIELDS = [
+    "methods",
+    "filter_http_body",
+    "filter_subject",
+    "filter_body",
+    "start_kw",
+    "success_kw",
+    "failure_kw",
+    "filter_default_fail",
+    "manual_resume",
+]

@@ -20,6 +20,11 @@ urlpatterns = [
     path("checks/<uuid:code>/details/", checks.details, name="check-details"),
     path("checks/<uuid:code>/name/", checks.update_name, name="check-name"),
     path("checks/<uuid:code>/schedule/", checks.update_schedule, name="check-schedule"),
+    path(
+        "checks/<uuid:code>/ping_handling/",
+        checks.update_ping_handling,
+        name="check-ping-handling",
+    ),
     path("checks/<uuid:code>/pause/", checks.pause, name="check-pause"),
     path("checks/<uuid:code>/resume/", checks.resume, name="check-resume"),
     path("checks/<uuid:code>/delete/", checks.delete, name="check-delete"),

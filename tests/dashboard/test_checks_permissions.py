@@ -24,6 +24,7 @@ VIEWS = [
     View("get", "/checks/{check}/details/", write=False),
     View("post", "/checks/{check}/name/", write=True),
     View("post", "/checks/{check}/schedule/", write=True),
+    View("post", "/checks/{check}/ping_handling/", write=True),
     View("post", "/checks/{check}/pause/", write=True),
     View("post", "/checks/{check}/resume/", write=True),
     View("get", "/checks/{check}/delete/", write=True),
