@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Model, Q, QuerySet, Value
+from django.db.models import F, Field, Model, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
 from checks import alerts, schedule
@@ -192,6 +192,13 @@ def record_ping(*, check: Check, ping: PingData, now: datetime) -> Ping:
 _PING_INSERT_FIELDS = [f.name for f in Ping._meta.concrete_fields if not f.primary_key]
 
 
+@functools.cache
+def _concrete_fields(model: type[Model], names: tuple[str, ...]) -> list[Field]:
+    """The named column fields (`_meta.get_field` may also return a relation)."""
+    by_name = {f.name: f for f in model._meta.concrete_fields}
+    return [by_name[name] for name in names]
+
+
 def _qn(name: str) -> str:
     return connection.ops.quote_name(name)
 
@@ -211,10 +218,11 @@ def _ping_sql(vendor: str) -> dict[str, str]:
         f" FOR UPDATE OF {_qn('c')}" if features.has_select_for_update_of else lock
     )
     update_sets = ", ".join(
-        f"{_qn(Check._meta.get_field(name).column)} = %s" for name in PING_UPDATE_FIELDS
+        f"{_qn(f.column)} = %s"
+        for f in _concrete_fields(Check, tuple(PING_UPDATE_FIELDS))
     )
     insert_columns = ", ".join(
-        _qn(Ping._meta.get_field(name).column) for name in _PING_INSERT_FIELDS
+        _qn(f.column) for f in _concrete_fields(Ping, tuple(_PING_INSERT_FIELDS))
     )
     placeholders = ", ".join(["%s"] * len(_PING_INSERT_FIELDS))
     returning = (
@@ -251,7 +259,7 @@ def _execute(
 ) -> Any:
     """Run one of the ping statements with `obj`'s field values prepared for the DB."""
     sql = _ping_sql(connection.vendor)[statement]
-    fields = [obj._meta.get_field(name) for name in names]
+    fields = _concrete_fields(type(obj), tuple(names))
     params = [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *extra])
