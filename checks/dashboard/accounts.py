@@ -169,8 +169,8 @@ def signup(request: HttpRequest) -> HttpResponse:
     return redirect("/accounts/login_link_sent/")
 
 
-def _profile_context(request: HttpRequest, **forms: object) -> dict:
-    user: User = request.user  # type: ignore[assignment]
+def _profile_context(request: auth.AuthedRequest, **forms: object) -> dict:
+    user = request.user
     profile = auth.profile_of(user)
     sudo = _in_sudo(request)
     initial = {
@@ -192,7 +192,7 @@ def _profile_context(request: HttpRequest, **forms: object) -> dict:
 
 @login_required
 @never_cache
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: auth.AuthedRequest) -> HttpResponse:
     """Account page; its POST saves time zone, reports and reminders."""
     if request.method != "POST":
         return render(request, "accounts/profile.html", _profile_context(request))
@@ -200,7 +200,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         context = _profile_context(request, settings_form=form)
         return render(request, "accounts/profile.html", context, status=400)
-    Profile.objects.filter(pk=auth.profile_of(request.user).pk).update(  # type: ignore[arg-type]
+    Profile.objects.filter(pk=auth.profile_of(request.user).pk).update(
         tz=form.cleaned_data["tz"],
         reports=form.cleaned_data["reports"],
         nag_period=form.cleaned_data["nag_period"],
@@ -211,8 +211,8 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def set_password(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def set_password(request: auth.AuthedRequest) -> HttpResponse:
+    user = request.user
     form = SetPasswordForm(request.POST, user=user, sudo=_in_sudo(request))
     if not form.is_valid():
         context = _profile_context(request, password_form=form)
@@ -227,8 +227,8 @@ def set_password(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def request_email_change(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def request_email_change(request: auth.AuthedRequest) -> HttpResponse:
+    user = request.user
     form = ChangeEmailForm(request.POST, user=user, sudo=_in_sudo(request))
     if not form.is_valid():
         context = _profile_context(request, email_form=form)
@@ -263,10 +263,10 @@ def change_email(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 @never_cache
-def close_account(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def close_account(request: auth.AuthedRequest) -> HttpResponse:
+    user = request.user
     sudo = _in_sudo(request)
-    owned = user.projects.all()  # type: ignore[attr-defined]
+    owned = user.projects.all()
     if request.method != "POST":
         form = CloseAccountForm(user=user, sudo=sudo)
         return render(request, "accounts/close.html", {"form": form, "owned": owned})

@@ -30,6 +30,12 @@ EMAIL_SALT = "hc.change-email"
 FIRST_PROJECT_NAME = "My Project"
 
 
+class AuthedRequest(HttpRequest):
+    """The request of a @login_required view: its user is signed in, never anonymous."""
+
+    user: User
+
+
 def profile_of(user: User) -> Profile:
     """The user's profile, created on first use (bootstrap and tests may skip it)."""
     profile, _ = Profile.objects.get_or_create(user=user)

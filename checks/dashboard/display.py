@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 UNITS = (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60))
 
-STATUS_LABELS = {
+# Keyed by str: templates look labels up with plain status strings.
+STATUS_LABELS: dict[str, str] = {
     Status.NEW: "New, no pings yet",
     Status.UP: "Up",
     Status.GRACE: "Late (in grace time)",

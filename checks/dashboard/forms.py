@@ -5,7 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from datetime import timedelta
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import password_validation
@@ -132,7 +132,9 @@ class ProfileSettingsForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["tz"].choices = [(z, z) for z in time_zones()]
+        # Declared above as a ChoiceField; `fields` is typed as plain Field values.
+        tz_field = cast(forms.ChoiceField, self.fields["tz"])
+        tz_field.choices = [(z, z) for z in time_zones()]
 
     def clean_nag_period(self) -> timedelta:
         return timedelta(seconds=int(self.cleaned_data["nag_period"]))

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from checks import schedule, services
 from checks.dashboard import ratelimit, team
 from checks.dashboard.access import Access, project_access, projects_of
+from checks.dashboard.auth import AuthedRequest
 from checks.dashboard.forms import (
     ConfirmNameForm,
     InviteForm,
@@ -79,14 +80,14 @@ def access_for(request: HttpRequest, code: UUID, need: str = "read") -> Access:
 
 
 @login_required
-def add_project(request: HttpRequest) -> HttpResponse:
+def add_project(request: AuthedRequest) -> HttpResponse:
     if request.method != "POST":
         return render(request, "projects/add.html", {"form": ProjectNameForm()})
     form = ProjectNameForm(request.POST)
     if not form.is_valid():
         return render(request, "projects/add.html", {"form": form}, status=400)
     project = services.create_project(
-        owner=request.user,  # type: ignore[arg-type]
+        owner=request.user,
         name=form.cleaned_data["name"],
     )
     messages.success(request, f"Project “{project.name}” was created.")
@@ -147,7 +148,7 @@ def delete_project(request: HttpRequest, code: UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def invite(request: HttpRequest, code: UUID) -> HttpResponse:
+def invite(request: AuthedRequest, code: UUID) -> HttpResponse:
     access = access_for(request, code, "manage")
     form = InviteForm(request.POST)
     status = 400
@@ -168,7 +169,7 @@ def invite(request: HttpRequest, code: UUID) -> HttpResponse:
                     project=access.project,
                     email=email,
                     role=form.cleaned_data["role"],
-                    inviter=request.user,  # type: ignore[arg-type]
+                    inviter=request.user,
                 )
             except team.AlreadyMember:
                 form.add_error("email", "This address is already in the team.")
@@ -198,7 +199,7 @@ def remove_member(request: HttpRequest, code: UUID, member_id: int) -> HttpRespo
 
 @login_required
 @require_POST
-def leave_project(request: HttpRequest, code: UUID) -> HttpResponse:
+def leave_project(request: AuthedRequest, code: UUID) -> HttpResponse:
     access = access_for(request, code)
     if access.role == "owner":
         messages.error(
@@ -234,7 +235,7 @@ def cancel_transfer(request: HttpRequest, code: UUID) -> HttpResponse:
     return redirect(f"/projects/{code}/settings/")
 
 
-def _my_pending_membership(request: HttpRequest, access: Access) -> Member:
+def _my_pending_membership(request: AuthedRequest, access: Access) -> Member:
     member = access.project.members.filter(
         user_id=request.user.pk, transfer_request_date__isnull=False
     ).first()
@@ -246,7 +247,7 @@ def _my_pending_membership(request: HttpRequest, access: Access) -> Member:
 
 @login_required
 @require_POST
-def accept_transfer(request: HttpRequest, code: UUID) -> HttpResponse:
+def accept_transfer(request: AuthedRequest, code: UUID) -> HttpResponse:
     access = access_for(request, code)
     member = _my_pending_membership(request, access)
     if not team.accept_transfer(project=access.project, member=member):
@@ -257,7 +258,7 @@ def accept_transfer(request: HttpRequest, code: UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def reject_transfer(request: HttpRequest, code: UUID) -> HttpResponse:
+def reject_transfer(request: AuthedRequest, code: UUID) -> HttpResponse:
     access = access_for(request, code)
     team.reject_transfer(member=_my_pending_membership(request, access))
     messages.success(request, "You declined the ownership.")

@@ -25,7 +25,7 @@ def hc_short_duration(td: timedelta | None) -> str:
 
 @register.filter
 def status_label(status: str) -> str:
-    return display.STATUS_LABELS.get(status, status)  # type: ignore[call-overload]
+    return display.STATUS_LABELS.get(status, status)
 
 
 @register.filter
