@@ -14,7 +14,7 @@ import threading
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -45,6 +45,8 @@ from integrations.base import DeliveryError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+    from kombu.transport.virtual import Channel as VirtualChannel
 
 log = logging.getLogger(__name__)
 
@@ -134,10 +136,14 @@ def scan_due(*, now: datetime, batch: int = 500) -> tuple[int, int]:
         flips: list[Flip] = []
         for check in due:
             if schedule.status_at(check, now) == Status.DOWN:
+                # alert_after__lte above: never None for a check in `due`.
+                down_at = schedule.going_down_after(check) or cast(
+                    datetime, check.alert_after
+                )
                 flips.append(
                     Flip(
                         owner=check,
-                        created=schedule.going_down_after(check) or check.alert_after,
+                        created=down_at,
                         old_status=check.status,
                         new_status=Status.DOWN,
                         reason=Reason.TIMEOUT,
@@ -461,7 +467,9 @@ def queued_deliveries() -> int:
         return 0
     try:
         with app.connection_for_read() as conn:
-            declared = conn.default_channel.queue_declare(queue="deliver", passive=True)
+            # Typed as the abstract StdChannel; every broker's channel is virtual.
+            channel = cast("VirtualChannel", conn.default_channel)
+            declared = channel.queue_declare(queue="deliver", passive=True)
             return int(declared.message_count)
     except Exception:  # noqa: BLE001 - broker down: requeue as if nothing waits
         return 0
@@ -539,6 +547,14 @@ def send_reports(*, now: datetime | None = None) -> int:
     return sent
 
 
+class ReportRow(TypedDict):
+    """One check's line in a status report email."""
+
+    name: str
+    status: str
+    last_ping: datetime | None
+
+
 def send_report(*, profile: Profile, now: datetime) -> bool:
     """Email one user the status of their projects' checks; False if nothing to say."""
     user = profile.user
@@ -553,11 +569,11 @@ def send_report(*, profile: Profile, now: datetime) -> bool:
     for project in projects:
         checks = list(project.checks.order_by("name", "created"))
         rows = [
-            {
-                "name": check.name or str(check.code),
-                "status": schedule.status_at(check, now).value,
-                "last_ping": check.last_ping,
-            }
+            ReportRow(
+                name=check.name or str(check.code),
+                status=schedule.status_at(check, now).value,
+                last_ping=check.last_ping,
+            )
             for check in checks
         ]
         sections.append({"project": project, "checks": rows, "down": _count_down(rows)})
@@ -582,7 +598,7 @@ def send_report(*, profile: Profile, now: datetime) -> bool:
     return True
 
 
-def _count_down(rows: list[dict[str, object]]) -> int:
+def _count_down(rows: list[ReportRow]) -> int:
     return sum(1 for row in rows if row["status"] == Status.DOWN)
 
 
