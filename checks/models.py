@@ -182,6 +182,11 @@ class ApiKey(models.Model):
         return hmac.compare_digest(self.digest, key_digest(key))
 
 
+def unique_key_of(code: uuid.UUID) -> str:
+    """A check's stable 40-hex id that does not reveal its ping UUID (read-only API)."""
+    return hashlib.sha1(code.hex[:16].encode()).hexdigest()  # noqa: S324
+
+
 class Check(models.Model):
     name = models.CharField(max_length=100, blank=True)
     slug = models.CharField(max_length=100, blank=True)
@@ -242,7 +247,7 @@ class Check(models.Model):
     @property
     def unique_key(self) -> str:
         """Stable 40-hex id that does not reveal the ping UUID (read-only API)."""
-        return hashlib.sha1(self.code.hex[:16].encode()).hexdigest()  # noqa: S324
+        return unique_key_of(self.code)
 
     def tags_list(self) -> list[str]:
         return [t for t in self.tags.split(" ") if t]

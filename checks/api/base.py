@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
@@ -61,7 +62,9 @@ class ApiView(APIView):
             response["Access-Control-Max-Age"] = "600"
         return response
 
-    def get_exception_handler(self):  # type: ignore[no-untyped-def]
+    def get_exception_handler(
+        self,
+    ) -> Callable[[Exception, dict[str, Any]], HttpResponse | None]:
         return exception_handler
 
     @property

@@ -199,20 +199,21 @@ def error(description: str) -> OpenApiResponse:
     return OpenApiResponse(ERROR, description=description)
 
 
-AUTH_ERRORS: dict[Any, Any] = {
+# A status code, or (status code, media type) for an answer that is not JSON.
+Responses = dict[int | tuple[int, str], OpenApiResponse | JSON]
+
+AUTH_ERRORS: Responses = {
     401: error("`missing api key` or `wrong api key`"),
     429: error("`rate limit exceeded` (only when API_RATE_LIMIT is set)"),
 }
-OTHER_PROJECT: dict[Any, Any] = {403: no_body("The check belongs to another project.")}
-BAD_BODY: dict[Any, Any] = {
-    400: error("Unparsable body or `json validation error: ...`")
-}
+OTHER_PROJECT: Responses = {403: no_body("The check belongs to another project.")}
+BAD_BODY: Responses = {400: error("Unparsable body or `json validation error: ...`")}
 
 
 @dataclass(frozen=True)
 class Operation:
     summary: str
-    responses: Callable[[int], dict[Any, Any]]  # built per API version
+    responses: Callable[[int], Responses]  # built per API version
     request: JSON | None = None
     parameters: list[OpenApiParameter] = field(default_factory=list)
     public: bool = False
@@ -252,13 +253,13 @@ LIST_PARAMS = [
     ),
     OpenApiParameter("slug", str, description="Only checks with this slug."),
 ]
-FLIPS: dict[Any, Any] = {
+FLIPS: Responses = {
     200: wrapped("flips", FLIP),
     400: no_body("A bad start, end or seconds value."),
 }
 
 
-def _flips_uuid(v: int) -> dict[Any, Any]:
+def _flips_uuid(v: int) -> Responses:
     return {**FLIPS, **AUTH_ERRORS, **OTHER_PROJECT, (404, "text/html"): HTML_404}
 
 

@@ -19,7 +19,15 @@ from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
 
 from checks import schedule
-from checks.models import Check, Flip, Kind, Ping, PingKind, Status
+from checks.models import (
+    Check,
+    Flip,
+    Kind,
+    Ping,
+    PingKind,
+    Status,
+    unique_key_of,
+)
 
 MAX_SECONDS = 31_536_000  # 365 days
 # NUL and lone surrogates cannot be stored (PostgreSQL refuses them).
@@ -277,8 +285,7 @@ class CheckRow:
 
     @property
     def unique_key(self) -> str:
-        # Check's own definition: it only reads `code`.
-        return Check.unique_key.fget(self)  # type: ignore[attr-defined]
+        return unique_key_of(self.code)
 
     def tags_list(self) -> list[str]:
         return [t for t in self.tags.split(" ") if t]
