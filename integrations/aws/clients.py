@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -19,6 +19,9 @@ from django.conf import settings
 from integrations.aws.events import Hook
 from integrations.aws.models import AwsIntegration, Credentials
 from integrations.aws.templates import InstanceFacts
+
+if TYPE_CHECKING:
+    from integrations.aws.handler import Lookup
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +146,7 @@ def describe(
     return found
 
 
-def lookup_for(integration: AwsIntegration):  # type: ignore[no-untyped-def]
+def lookup_for(integration: AwsIntegration) -> Lookup | None:
     """A handler.Lookup backed by ec2:DescribeInstances; None for push-only."""
     if integration.credentials == Credentials.NONE:
         return None

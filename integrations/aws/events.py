@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 
 class BadEvent(ValueError):
@@ -96,6 +96,15 @@ def _instance_id(value: Any) -> str:
     return value
 
 
+class _EventFacts(TypedDict):
+    """What every EventBridge event says, whatever its source."""
+
+    region: str
+    account: str
+    when: datetime | None
+    event_id: str
+
+
 def parse_event(event: dict[str, Any]) -> Signal | None:
     """The signal an event carries; None for events about something else."""
     detail = event.get("detail")
@@ -103,7 +112,7 @@ def parse_event(event: dict[str, Any]) -> Signal | None:
     detail_type = event.get("detail-type")
     if not isinstance(detail, dict) or not isinstance(detail_type, str):
         raise BadEvent("not an EventBridge event")
-    common = {
+    common: _EventFacts = {
         "region": str(event.get("region") or ""),
         "account": str(event.get("account") or ""),
         "when": parse_time(event.get("time")),

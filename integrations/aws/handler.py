@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
@@ -220,7 +221,7 @@ def _relaunch(row: AwsInstance, signal: Signal, now: datetime) -> Outcome:
     return Outcome("ignored", row.target_id)
 
 
-def _check_fields(rule: AwsRule, facts: InstanceFacts) -> dict[str, object]:
+def _check_fields(rule: AwsRule, facts: InstanceFacts) -> dict[str, Any]:
     return {
         "name": templates.render_name(rule.name_tpl, facts),
         "tags": templates.render_tags(rule.tags_tpl, facts),

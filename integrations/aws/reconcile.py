@@ -137,16 +137,16 @@ def reconcile_region(
     min_age = timedelta(seconds=settings.AWS_RECONCILE_MIN_AGE)
     for iid in missing:
         row = known[iid]
-        facts = described.get(iid)
-        if facts is not None and facts.state == "stopped":
+        seen = described.get(iid)
+        if seen is not None and seen.state == "stopped":
             # Stopped outside a warm pool is not a scale-in: the check stays armed.
             continue
-        terminated = facts is not None and facts.state in handler.GONE_STATES
+        terminated = seen is not None and seen.state in handler.GONE_STATES
         # Unknown to EC2 or no longer claimed by a rule (detached, tag removed):
         # only once the record is old enough for EC2's lists to have caught up.
         if not terminated and now - row.created < min_age:
             continue
-        gone = facts or InstanceFacts(instance_id=iid, region=region)
+        gone = seen or InstanceFacts(instance_id=iid, region=region)
         outcome = handler.apply(
             integration=integration, signal=_signal(SignalKind.TERMINATE, gone), now=now
         )
