@@ -7,7 +7,7 @@ show its ConfigError beside the form.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -123,9 +123,9 @@ class RuleForm(forms.Form):
 
     def __init__(self, *args: Any, channels: list[Channel], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["channels"].choices = [
-            (str(c.code), c.name or str(c.code)) for c in channels
-        ]
+        # Declared above as a MultipleChoiceField; `fields` is typed as plain Field.
+        channel_field = cast(forms.MultipleChoiceField, self.fields["channels"])
+        channel_field.choices = [(str(c.code), c.name or str(c.code)) for c in channels]
 
     @staticmethod
     def initial_for(rule: AwsRule) -> dict[str, Any]:
