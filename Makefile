@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format venv dev-venv static prod-local
+.PHONY: run test lint typecheck format venv dev-venv static prod-local
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ test: $(DEV_STAMP)
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(MAKE) --no-print-directory typecheck
+
+# mypy with the django-stubs plugin imports settings, which want a SECRET_KEY.
+typecheck: $(DEV_STAMP)
+	SECRET_KEY=$${SECRET_KEY:-typecheck-only-secret-key} $(VENV)/bin/mypy checks integrations hcserver
 
 format: $(DEV_STAMP)
 	$(VENV)/bin/ruff format .
