@@ -79,6 +79,11 @@ class Verdict:
         lines.append(f"verdict: {'PASS' if self.passed else 'FAIL'}")
         return "\n".join(lines)
 
+    def exit(self) -> None:
+        """Print the report and end the process: status 0 on PASS, 1 on FAIL."""
+        print(self.report())
+        raise SystemExit(0 if self.passed else 1)
+
 
 class Receiver:
     """A local HTTP server counting webhook alerts by path; `delay` slows answers."""

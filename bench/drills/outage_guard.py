@@ -115,9 +115,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--outage", type=float, default=10.0)
     args = parser.parse_args()
-    verdict = run(outage=args.outage)
-    print(verdict.report())
-    raise SystemExit(0 if verdict.passed else 1)
+    run(outage=args.outage).exit()
 
 
 if __name__ == "__main__":

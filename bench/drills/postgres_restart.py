@@ -119,9 +119,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--checks", type=int, default=40)
     args = parser.parse_args()
-    verdict = run(outage=args.outage, threads=args.threads, checks=args.checks)
-    print(verdict.report())
-    raise SystemExit(0 if verdict.passed else 1)
+    run(outage=args.outage, threads=args.threads, checks=args.checks).exit()
 
 
 if __name__ == "__main__":

@@ -116,9 +116,7 @@ def main() -> None:
     parser.add_argument("--checks", type=int, default=6)
     parser.add_argument("--delay", type=float, default=3.0)
     args = parser.parse_args()
-    verdict = run(checks=args.checks, delay=args.delay)
-    print(verdict.report())
-    raise SystemExit(0 if verdict.passed else 1)
+    run(checks=args.checks, delay=args.delay).exit()
 
 
 if __name__ == "__main__":
