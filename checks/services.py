@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Field, Model, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
@@ -154,13 +154,10 @@ PING_UPDATE_FIELDS = [
 ]
 
 
-def record_ping(*, check: Check, ping: PingData, now: datetime) -> Ping:
-    """Apply one ping to a check locked by the caller's transaction and log it."""
+def _prepare(check: Check, ping: PingData, now: datetime) -> tuple[Flip | None, Ping]:
+    """Apply one ping to the locked check in memory: the flip and the ping to insert."""
     kind = classify(check, ping)
     flip = _apply_ping(check, kind, ping, now)
-    _execute("update", check, PING_UPDATE_FIELDS, [check.pk])
-    if flip is not None:
-        flip.save()
     saved = Ping(
         owner=check,
         n=check.n_pings,
@@ -174,22 +171,43 @@ def record_ping(*, check: Check, ping: PingData, now: datetime) -> Ping:
         exitstatus=ping.exitstatus,
         rid=ping.rid,
     )
-    saved.pk = _execute("insert", saved, _PING_INSERT_FIELDS, [], returns_id=True)
-    saved._state.adding = False
-    saved._state.db = connection.alias
+    return flip, saved
+
+
+def record_ping(*, check: Check, ping: PingData, now: datetime) -> PingKind:
+    """Apply one ping to a check locked by the caller's transaction and log it.
+
+    Returns the kind the ping was logged as.
+    """
+    flip, saved = _prepare(check, ping, now)
+    statements, params = _writes(check, flip, saved)
+    with connection.cursor() as cursor:
+        for statement, values in zip(statements, params, strict=True):
+            cursor.execute(statement, values)
     if check.n_pings % PRUNE_EVERY == 0:
         check_id = check.id
         transaction.on_commit(lambda: _enqueue_prune(check_id))
-    return saved
+    return PingKind(saved.kind)
 
 
 # --- the ping path's SQL, built once --------------------------------------------------
 # Compiling ORM queries costs more CPU per ping than PostgreSQL spends on the whole
-# transaction (docs/performance.md), so the three statements of a ping are built once
-# per database vendor from the models' metadata; values still go through each field's
-# get_db_prep_save() and results through the ORM's converters (Model.objects.raw).
+# transaction (docs/performance.md), so the statements of a ping are built once per
+# database vendor from the models' metadata; values still go through each field's
+# get_db_prep_save() and the locked row through the ORM's converters and from_db().
+#
+# On PostgreSQL, outside a caller's transaction, a ping is two round trips:
+# `BEGIN; SELECT ... FOR UPDATE`, then `UPDATE ...; [INSERT flip;] INSERT ping; COMMIT`
+# sent as one string. Same statements, same row lock and the same transaction as
+# `transaction.atomic()` would give, without four of its six round trips. Elsewhere
+# (SQLite, or inside an atomic block) each statement is its own round trip.
 
-_PING_INSERT_FIELDS = [f.name for f in Ping._meta.concrete_fields if not f.primary_key]
+_PING_INSERT_FIELDS = tuple(
+    f.name for f in Ping._meta.concrete_fields if not f.primary_key
+)
+_FLIP_INSERT_FIELDS = tuple(
+    f.name for f in Flip._meta.concrete_fields if not f.primary_key
+)
 
 
 @functools.cache
@@ -208,6 +226,14 @@ def _columns(model: type[Model], alias: str = "") -> str:
     return ", ".join(prefix + _qn(f.column) for f in model._meta.concrete_fields)
 
 
+def _insert_sql(model: type[Model], names: tuple[str, ...]) -> str:
+    columns = ", ".join(_qn(f.column) for f in _concrete_fields(model, names))
+    placeholders = ", ".join(["%s"] * len(names))
+    return (
+        f"INSERT INTO {_qn(model._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    )
+
+
 @functools.cache
 def _ping_sql(vendor: str) -> dict[str, str]:
     """The ping path's statements for one database vendor."""
@@ -221,13 +247,6 @@ def _ping_sql(vendor: str) -> dict[str, str]:
         f"{_qn(f.column)} = %s"
         for f in _concrete_fields(Check, tuple(PING_UPDATE_FIELDS))
     )
-    insert_columns = ", ".join(
-        _qn(f.column) for f in _concrete_fields(Ping, tuple(_PING_INSERT_FIELDS))
-    )
-    placeholders = ", ".join(["%s"] * len(_PING_INSERT_FIELDS))
-    returning = (
-        f" RETURNING {_qn('id')}" if features.can_return_columns_from_insert else ""
-    )
     # Identifiers come from model metadata; every value is a query parameter.
     c, p = _qn("c"), _qn("p")
     by_code = f"SELECT {_columns(Check)} FROM {_qn(check_table)} WHERE code = %s"  # noqa: S608
@@ -236,43 +255,116 @@ def _ping_sql(vendor: str) -> dict[str, str]:
         f"JOIN {_qn(project_table)} {p} ON {p}.id = {c}.project_id "
         f"WHERE {p}.ping_key = %s AND {c}.slug = %s LIMIT 2"
     )
-    update = f"UPDATE {_qn(check_table)} SET {update_sets} WHERE id = %s"  # noqa: S608
-    insert = (
-        f"INSERT INTO {_qn(Ping._meta.db_table)} ({insert_columns}) "  # noqa: S608
-        f"VALUES ({placeholders}){returning}"
-    )
     return {
         "by_code": by_code + lock,
         "by_slug": by_slug + lock_of,
-        "update": update,
-        "insert": insert,
+        "update": f"UPDATE {_qn(check_table)} SET {update_sets} WHERE id = %s",  # noqa: S608
+        "insert_flip": _insert_sql(Flip, _FLIP_INSERT_FIELDS),
+        "insert_ping": _insert_sql(Ping, _PING_INSERT_FIELDS),
     }
 
 
-def _execute(
-    statement: str,
-    obj: Model,
-    names: list[str],
-    extra: list[Any],
-    *,
-    returns_id: bool = False,
-) -> Any:
-    """Run one of the ping statements with `obj`'s field values prepared for the DB."""
-    sql = _ping_sql(connection.vendor)[statement]
-    fields = _concrete_fields(type(obj), tuple(names))
-    params = [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *extra])
-        if not returns_id:
-            return None
-        if connection.features.can_return_columns_from_insert:
-            return cursor.fetchone()[0]
-        return cursor.lastrowid
+def _values(obj: Model, names: tuple[str, ...]) -> list[Any]:
+    """`obj`'s field values prepared for the database, in the order of `names`."""
+    return [
+        f.get_db_prep_save(getattr(obj, f.attname), connection)
+        for f in _concrete_fields(type(obj), names)
+    ]
+
+
+def _writes(
+    check: Check, flip: Flip | None, saved: Ping
+) -> tuple[list[str], list[list[Any]]]:
+    """A ping's writes: one statement string on PostgreSQL, else one per write."""
+    sql = _ping_sql(connection.vendor)
+    statements = [sql["update"]]
+    params = [[*_values(check, tuple(PING_UPDATE_FIELDS)), check.pk]]
+    if flip is not None:
+        statements.append(sql["insert_flip"])
+        params.append(_values(flip, _FLIP_INSERT_FIELDS))
+    statements.append(sql["insert_ping"])
+    params.append(_values(saved, _PING_INSERT_FIELDS))
+    if connection.vendor != "postgresql":
+        return statements, params
+    return ["; ".join(statements)], [[value for part in params for value in part]]
+
+
+@functools.cache
+def _check_converters(vendor: str) -> list[tuple[int, list[Any], Any]]:
+    """(column index, converters, column) for the Check columns that need converting."""
+    table = Check._meta.db_table
+    found = []
+    for index, field in enumerate(Check._meta.concrete_fields):
+        column = field.get_col(table)
+        converters = connection.ops.get_db_converters(
+            column
+        ) + column.get_db_converters(connection)
+        if converters:
+            found.append((index, converters, column))
+    return found
+
+
+def _check_from_row(row: tuple[Any, ...]) -> Check:
+    """A Check from a row of all its columns, as the ORM would build it."""
+    values = list(row)
+    for index, converters, column in _check_converters(connection.vendor):
+        for converter in converters:
+            values[index] = converter(values[index], column, connection)
+    return Check.from_db(connection.alias, None, values)
 
 
 def _lock_check(statement: str, params: list[Any]) -> list[Check]:
     sql = _ping_sql(connection.vendor)[statement]
-    return list(Check.objects.raw(sql, params))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [_check_from_row(row) for row in cursor.fetchall()]
+
+
+def _two_round_trips() -> bool:
+    """Whether a ping may run its own transaction in two round trips (see above)."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+def _ping_in_two_round_trips(
+    statement: str, params: list[Any], ping: PingData, now: datetime
+) -> PingKind | None:
+    """Lock, apply and commit one ping in its own transaction on PostgreSQL.
+
+    None when no check matches; AmbiguousSlug when several do. Nothing is written
+    unless the COMMIT at the end of the second round trip succeeds.
+    """
+    sql = _ping_sql(connection.vendor)[statement]
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(f"BEGIN; {sql}", params)
+            rows = cursor.fetchall()
+            if len(rows) != 1:
+                cursor.execute("ROLLBACK")
+                if rows:
+                    raise AmbiguousSlug(params[-1])
+                return None
+            check = _check_from_row(rows[0])
+            flip, saved = _prepare(check, ping, now)
+            writes, values = _writes(check, flip, saved)
+            cursor.execute(f"{writes[0]}; COMMIT", values[0])
+        except AmbiguousSlug:
+            raise
+        except BaseException:
+            _rollback(cursor)
+            raise
+    if check.n_pings % PRUNE_EVERY == 0:
+        _enqueue_prune(check.id)
+    return PingKind(saved.kind)
+
+
+def _rollback(cursor: Any) -> None:
+    # A failed statement leaves the transaction open and aborted; end it so the
+    # connection can serve the next request. If the connection itself is gone, the
+    # error is recorded and Django discards it at the end of the request.
+    try:
+        cursor.execute("ROLLBACK")
+    except DatabaseError:
+        log.warning("could not roll back a failed ping transaction")
 
 
 def _enqueue_prune(check_id: int) -> None:
@@ -287,15 +379,20 @@ def _enqueue_prune(check_id: int) -> None:
         log.warning("could not queue ping pruning for check %s", check_id)
 
 
-def ping_by_code(*, code: uuid.UUID, ping: PingData, now: datetime) -> Ping | None:
-    """Record a ping for the check with this UUID; None if there is none."""
+def _code_param(code: uuid.UUID) -> Any:
+    return Check._meta.get_field("code").get_db_prep_value(code, connection)
+
+
+def ping_by_code(*, code: uuid.UUID, ping: PingData, now: datetime) -> PingKind | None:
+    """Record a ping for the check with this UUID: the kind it was logged as, or
+    None if there is no such check."""
+    if _two_round_trips():
+        return _ping_in_two_round_trips("by_code", [_code_param(code)], ping, now)
     with transaction.atomic():
-        code_param = Check._meta.get_field("code").get_db_prep_value(code, connection)
-        found = _lock_check("by_code", [code_param])
-        check = found[0] if found else None
-        if check is None:
+        found = _lock_check("by_code", [_code_param(code)])
+        if not found:
             return None
-        return record_ping(check=check, ping=ping, now=now)
+        return record_ping(check=found[0], ping=ping, now=now)
 
 
 class AmbiguousSlug(Exception):
@@ -311,16 +408,22 @@ def _lock_by_slug(ping_key: str, slug: str) -> Check | None:
 
 def ping_by_slug(
     *, ping_key: str, slug: str, ping: PingData, now: datetime, create: bool = False
-) -> tuple[Ping | None, bool]:
-    """Record a ping for (ping_key, slug); also say whether it created the check.
+) -> tuple[PingKind | None, bool]:
+    """Record a ping for (ping_key, slug): the kind it was logged as (None if there
+    is no such check), and whether it created the check.
 
     With `create`, a missing check is auto-provisioned (spec 2.5) when
     `may_auto_provision` allows it. AmbiguousSlug if several checks match.
     """
-    with transaction.atomic():
-        check = _lock_by_slug(ping_key, slug)
-        if check is not None:
-            return record_ping(check=check, ping=ping, now=now), False
+    if _two_round_trips():
+        kind = _ping_in_two_round_trips("by_slug", [ping_key, slug], ping, now)
+        if kind is not None:
+            return kind, False
+    else:
+        with transaction.atomic():
+            check = _lock_by_slug(ping_key, slug)
+            if check is not None:
+                return record_ping(check=check, ping=ping, now=now), False
     if not create:
         return None, False
     with transaction.atomic():

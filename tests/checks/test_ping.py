@@ -5,7 +5,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from checks.models import Check, Flip, Ping, PingKind, Status
@@ -647,9 +647,14 @@ def test_user_agent_is_cut_to_200_characters(client):
 
 
 # --- one transaction, pinned query counts ---------------------------------------------
-# In tests the view's atomic() is a savepoint inside the test's transaction, so each
-# count includes SAVEPOINT and RELEASE SAVEPOINT; in production those are BEGIN and
-# COMMIT and the ping costs 3 statements (4 with a flip).
+# In these tests the ping's transaction is a savepoint inside the test's transaction,
+# so each count includes SAVEPOINT and RELEASE SAVEPOINT. On PostgreSQL the writes
+# (UPDATE check, INSERT flip, INSERT ping) go as one statement string; on SQLite each is
+# its own query. The production transaction on PostgreSQL is pinned further below.
+
+
+def budget(*, sqlite: int, postgresql: int) -> int:
+    return postgresql if connection.vendor == "postgresql" else sqlite
 
 
 def test_failed_write_leaves_check_unchanged(client):
@@ -666,38 +671,38 @@ def test_failed_write_leaves_check_unchanged(client):
 def test_success_to_up_check_stays_in_query_budget(client, django_assert_num_queries):
     check = CheckFactory(status=Status.UP, last_ping=ago(hours=1))
     # SAVEPOINT, SELECT ... FOR UPDATE, UPDATE check, INSERT ping, RELEASE SAVEPOINT
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(budget(sqlite=5, postgresql=4)):
         client.get(f"/ping/{check.code}")
 
 
 def test_first_ping_stays_in_query_budget(client, django_assert_num_queries):
     check = CheckFactory()
     # SAVEPOINT, SELECT, UPDATE check, INSERT flip, INSERT ping, RELEASE SAVEPOINT
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(budget(sqlite=6, postgresql=4)):
         client.get(f"/ping/{check.code}")
 
 
 def test_start_stays_in_query_budget(client, django_assert_num_queries):
     check = CheckFactory(status=Status.UP, last_ping=ago(hours=1))
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(budget(sqlite=5, postgresql=4)):
         client.get(f"/ping/{check.code}/start?rid={RID}")
 
 
 def test_fail_with_flip_stays_in_query_budget(client, django_assert_num_queries):
     check = CheckFactory(status=Status.UP, last_ping=ago(hours=1))
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(budget(sqlite=6, postgresql=4)):
         client.get(f"/ping/{check.code}/fail")
 
 
 def test_log_stays_in_query_budget(client, django_assert_num_queries):
     check = CheckFactory(status=Status.UP, last_ping=ago(hours=1))
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(budget(sqlite=5, postgresql=4)):
         client.post(f"/ping/{check.code}/log", b"some output", "text/plain")
 
 
 def test_exit_status_stays_in_query_budget(client, django_assert_num_queries):
     check = CheckFactory(status=Status.UP, last_ping=ago(hours=1))
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(budget(sqlite=5, postgresql=4)):
         client.get(f"/ping/{check.code}/0")
 
 
@@ -711,6 +716,93 @@ def test_bad_input_costs_one_read(client, django_assert_num_queries):
     check = CheckFactory()
     with django_assert_num_queries(1):
         client.get(f"/ping/{check.code}?rid=bad")
+
+
+# --- the production transaction on PostgreSQL: two round trips ------------------------
+# Outside any caller's transaction a ping sends `BEGIN; SELECT ... FOR UPDATE`, then
+# `UPDATE ...; [INSERT flip;] INSERT ping; COMMIT` as one string.
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_ping_is_two_round_trips(client, django_assert_num_queries):
+    check = CheckFactory(status=Status.UP, last_ping=ago(hours=1))
+    with django_assert_num_queries(2) as queries:
+        assert client.get(f"/ping/{check.code}").status_code == 200
+    assert queries.captured_queries[0]["sql"].startswith("BEGIN; SELECT")
+    assert queries.captured_queries[1]["sql"].endswith("; COMMIT")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_ping_with_a_flip_is_two_round_trips(client, django_assert_num_queries):
+    check = CheckFactory()
+    with django_assert_num_queries(2):
+        client.get(f"/ping/{check.code}")
+    flip = Flip.objects.get(owner=check)
+    assert (flip.old_status, flip.new_status) == (Status.NEW, Status.UP)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_round_trip_ping_stores_the_check_and_the_ping(client):
+    check = CheckFactory(status=Status.UP, last_ping=ago(hours=1), n_pings=4)
+    client.post(f"/ping/{check.code}/7?rid={RID}", b"output", "text/plain")
+    check.refresh_from_db()
+    ping = Ping.objects.get(owner=check)
+    assert (check.n_pings, check.status, ping.n) == (5, Status.DOWN, 5)
+    assert (ping.kind, ping.exitstatus, bytes(ping.body)) == (
+        PingKind.FAIL,
+        7,
+        b"output",
+    )
+    assert str(ping.rid) == RID
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_unknown_uuid_is_rolled_back_in_two_round_trips(
+    client, django_assert_num_queries
+):
+    # BEGIN; SELECT ... FOR UPDATE, then ROLLBACK.
+    with django_assert_num_queries(2) as queries:
+        assert client.get(f"/ping/{uuid.uuid4()}").status_code == 404
+    assert queries.captured_queries[1]["sql"] == "ROLLBACK"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_failed_two_round_trip_write_is_rolled_back(client):
+    check = CheckFactory()
+    Ping.objects.create(owner=check, n=1, created=timezone.now())
+    with pytest.raises(IntegrityError):
+        client.get(f"/ping/{check.code}")
+    check.refresh_from_db()
+    assert (check.status, check.n_pings, check.last_ping) == (Status.NEW, 0, None)
+    assert not Flip.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_connection_serves_the_next_ping_after_a_failed_write(client):
+    check = CheckFactory()
+    Ping.objects.create(owner=check, n=1, created=timezone.now())
+    with pytest.raises(IntegrityError):
+        client.get(f"/ping/{check.code}")
+    Ping.objects.filter(owner=check).delete()
+    assert client.get(f"/ping/{check.code}").status_code == 200
+    assert Check.objects.get(pk=check.pk).n_pings == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_hundredth_ping_prunes_the_log_after_commit(client, settings):
+    settings.PING_LOG_LIMIT = 2
+    check = CheckFactory(n_pings=99)
+    for n in (98, 99):
+        Ping.objects.create(owner=check, n=n, created=ago(minutes=100 - n))
+    client.get(f"/ping/{check.code}")
+    assert sorted(Ping.objects.values_list("n", flat=True)) == [99, 100]
 
 
 # --- concurrency (real PostgreSQL: row locks) -----------------------------------------
