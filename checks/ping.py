@@ -6,6 +6,7 @@ Answers are byte-compatible with Healthchecks: `OK`, `Created`, `not found`,
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import uuid
@@ -14,7 +15,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import path, register_converter
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
+from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 
 from checks import services
@@ -50,6 +51,12 @@ def _remote_addr(request: HttpRequest) -> str | None:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded:
             value = forwarded.split(",")[0].strip()
+    return _normalise_addr(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalise_addr(value: str) -> str | None:
+    """An address as stored, or None; cached: the same clients ping again and again."""
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
@@ -105,12 +112,18 @@ def _ping_data(
     )
 
 
+# What django.utils.cache.add_never_cache_headers() sets, without parsing and
+# re-joining Cache-Control on every ping.
+NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
+
+
 def _answer(text: str, status: int = 200) -> HttpResponse:
     response = HttpResponse(text, status=status)
     response["Access-Control-Allow-Origin"] = "*"
     if settings.PING_BODY_LIMIT is not None:
         response["Ping-Body-Limit"] = str(settings.PING_BODY_LIMIT)
-    add_never_cache_headers(response)
+    response["Expires"] = http_date()
+    response["Cache-Control"] = NEVER_CACHE
     return response
 
 

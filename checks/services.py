@@ -15,7 +15,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.db.models import F, Field, Model, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
@@ -289,6 +296,9 @@ def _writes(
     return ["; ".join(statements)], [[value for part in params for value in part]]
 
 
+_CHECK_ATTNAMES = tuple(f.attname for f in Check._meta.concrete_fields)
+
+
 @functools.cache
 def _check_converters(vendor: str) -> list[tuple[int, list[Any], Any]]:
     """(column index, converters, column) for the Check columns that need converting."""
@@ -310,7 +320,7 @@ def _check_from_row(row: tuple[Any, ...]) -> Check:
     for index, converters, column in _check_converters(connection.vendor):
         for converter in converters:
             values[index] = converter(values[index], column, connection)
-    return Check.from_db(connection.alias, None, values)
+    return Check.from_db(connection.alias, _CHECK_ATTNAMES, values)
 
 
 def _lock_check(statement: str, params: list[Any]) -> list[Check]:
@@ -333,11 +343,19 @@ def _ping_in_two_round_trips(
     None when no check matches; AmbiguousSlug when several do. Nothing is written
     unless the COMMIT at the end of the second round trip succeeds.
     """
-    sql = _ping_sql(connection.vendor)[statement]
+    lock = f"BEGIN; {_ping_sql(connection.vendor)[statement]}"
+    # With CONN_HEALTH_CHECKS Django sends `SELECT 1` before a request's first query
+    # on a reused connection. The ping's first round trip writes nothing, so it does
+    # that job itself: on a connection the server has dropped (a restart, an idle
+    # timeout) it fails, and is sent once more on a new connection.
+    connection.health_check_done = True
+    try:
+        rows = _begin_and_lock(lock, params)
+    except (InterfaceError, OperationalError):
+        connection.close()
+        rows = _begin_and_lock(lock, params)
     with connection.cursor() as cursor:
         try:
-            cursor.execute(f"BEGIN; {sql}", params)
-            rows = cursor.fetchall()
             if len(rows) != 1:
                 cursor.execute("ROLLBACK")
                 if rows:
@@ -355,6 +373,17 @@ def _ping_in_two_round_trips(
     if check.n_pings % PRUNE_EVERY == 0:
         _enqueue_prune(check.id)
     return PingKind(saved.kind)
+
+
+def _begin_and_lock(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """The first round trip: open the transaction and lock the check's row."""
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        except BaseException:
+            _rollback(cursor)
+            raise
 
 
 def _rollback(cursor: Any) -> None:

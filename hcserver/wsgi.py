@@ -1,4 +1,8 @@
-"""WSGI entry point for gunicorn."""
+"""WSGI entry point for gunicorn (and `manage.py serve`, through WSGI_APPLICATION).
+
+Ping URLs take a shorter road through Django (checks/ping_handler.py); everything
+else is Django's standard handler.
+"""
 
 import os
 
@@ -6,4 +10,8 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hcserver.settings")
 
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from checks.ping_handler import PingHandler  # noqa: E402 - needs django.setup() first
+
+application = PingHandler(fallback=django_application)

@@ -103,7 +103,8 @@ def test_four_workers_and_concurrent_scans_deliver_each_alert_once(
     for i in range(4):
         processes.append(start_worker(f"w{i}", env, tmp_path))
     # More scans at once: extra scan tasks, and scans from this process too.
-    sender = Celery(broker=own_redis.url)
+    # Not the current app: shared tasks elsewhere in this process stay on hcserver's.
+    sender = Celery(broker=own_redis.url, set_as_current=False)
     sender.conf.task_queues = settings.CELERY_TASK_QUEUES
     for _ in range(8):
         sender.send_task("checks.scan", queue="alerts")

@@ -62,6 +62,16 @@ def test_ping_answer_is_never_cached(client):
     assert "Expires" in response
 
 
+def test_ping_cache_headers_are_those_of_add_never_cache_headers(client):
+    from django.http import HttpResponse
+    from django.utils.cache import add_never_cache_headers
+
+    expected = HttpResponse()
+    add_never_cache_headers(expected)
+    response = client.get(f"/ping/{CheckFactory().code}")
+    assert response["Cache-Control"] == expected["Cache-Control"]
+
+
 def test_ping_content_type_is_djangos_default(client):
     check = CheckFactory()
     response = client.get(f"/ping/{check.code}")
@@ -792,6 +802,47 @@ def test_connection_serves_the_next_ping_after_a_failed_write(client):
     Ping.objects.filter(owner=check).delete()
     assert client.get(f"/ping/{check.code}").status_code == 200
     assert Check.objects.get(pk=check.pk).n_pings == 1
+
+
+def terminate_backend(pid: int) -> None:
+    """Have the server drop one connection, as a restart or an idle timeout would."""
+    from django.db import connections
+
+    def run() -> None:
+        try:
+            with connections["default"].cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        finally:
+            connections["default"].close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_ping_on_a_connection_the_server_dropped_is_stored(client):
+    check = CheckFactory()
+    connection.ensure_connection()
+    terminate_backend(connection.connection.get_backend_pid())
+    assert client.get(f"/ping/{check.code}").status_code == 200
+    assert Check.objects.get(pk=check.pk).n_pings == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_ping_skips_the_connection_health_check(client, monkeypatch):
+    check = CheckFactory()
+    connection.ensure_connection()
+    connection.health_check_done = False
+    checked = []
+    is_usable = connection.is_usable
+    monkeypatch.setattr(
+        connection, "is_usable", lambda: checked.append(1) or is_usable()
+    )
+    client.get(f"/ping/{check.code}")
+    assert checked == []
 
 
 @pytest.mark.postgres

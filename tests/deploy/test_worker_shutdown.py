@@ -29,7 +29,7 @@ def worker(tmp_path):
         stderr=subprocess.STDOUT,
     )
     wait_for(lambda: b"ready." in (tmp_path / "worker.log").read_bytes(), 60, "worker")
-    app = Celery(broker=own_redis.url)
+    app = Celery(broker=own_redis.url, set_as_current=False)
     yield proc, app
     if proc.poll() is None:
         proc.kill()
