@@ -94,6 +94,6 @@ class PingHandler(WSGIHandler):
         return super().__call__(environ, start_response)
 
     def _get_response(self, request: HttpRequest) -> HttpResponseBase:
-        found: ResolverMatch = request.environ[ROUTE_KEY]
+        found: ResolverMatch = request.META[ROUTE_KEY]  # META is the WSGI environ
         request.resolver_match = found
         return found.func(request, *found.args, **found.kwargs)

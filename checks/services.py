@@ -348,7 +348,7 @@ def _ping_in_two_round_trips(
     # on a reused connection. The ping's first round trip writes nothing, so it does
     # that job itself: on a connection the server has dropped (a restart, an idle
     # timeout) it fails, and is sent once more on a new connection.
-    connection.health_check_done = True
+    connection.health_check_done = True  # type: ignore[attr-defined]  # not in stubs
     try:
         rows = _begin_and_lock(lock, params)
     except (InterfaceError, OperationalError):
