@@ -167,8 +167,9 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Celery: Redis when configured; otherwise tasks run in-process (the laptop).
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Celery: Redis when configured; otherwise tasks run in-process (the laptop). Eager
+# tasks still open the (in-memory) broker; naming its host keeps kombu from warning.
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

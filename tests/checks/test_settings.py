@@ -1,5 +1,6 @@
 """hcserver/settings.py, loaded in a fresh process per case (settings load once)."""
 
+import logging
 import os
 import subprocess
 import sys
@@ -83,7 +84,16 @@ def test_without_redis_tasks_run_in_process(tmp_path):
     result = load(
         tmp_path, "s.CELERY_BROKER_URL, s.CELERY_TASK_ALWAYS_EAGER", REDIS_URL=""
     )
-    assert result.stdout.strip() == "memory:// True"
+    assert result.stdout.strip() == "memory://localhost/ True"
+
+
+@pytest.mark.django_db
+def test_in_process_tasks_log_no_broker_warning(caplog):
+    from checks import tasks
+
+    with caplog.at_level(logging.WARNING, logger="kombu"):
+        tasks.prune_pings.delay(0)
+    assert not [r for r in caplog.records if r.name.startswith("kombu")]
 
 
 def test_site_root_sets_allowed_hosts(tmp_path):
