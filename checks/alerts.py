@@ -24,7 +24,7 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from checks import schedule
+from checks import ratelimit, schedule
 from checks.models import (
     AlertHeartbeat,
     Channel,
@@ -338,6 +338,9 @@ def deliver(notification_id: int, *, now: datetime | None = None) -> str | None:
     notification = Notification.objects.select_related(
         "channel__project", "owner__project", "flip"
     ).get(pk=notification_id)
+    deferred = ratelimit.defer(notification, attempt, now=now)
+    if deferred is not None:
+        return deferred  # over the destination's rate limit: pending until its slot
     started = time.monotonic()
     error, permanent = _send(notification)
     duration = timedelta(seconds=time.monotonic() - started)

@@ -365,6 +365,9 @@ class Notification(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # A send slot the destination's rate limit reserved for this notification when
+    # it deferred it (checks/ratelimit.py); the next attempt uses it.
+    rate_slot = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -426,3 +429,17 @@ class AlertHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"alert scan at {self.last_scan}"
+
+
+class TokenBucket(models.Model):
+    """A rate limit's state for one key (e.g. one Telegram chat): checks/ratelimit.py.
+
+    `full_at` is when the bucket has every token back; a row whose moment has
+    passed is the same as no row, so the prune deletes idle ones.
+    """
+
+    key = models.CharField(max_length=100, unique=True)
+    full_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.key} full at {self.full_at}"

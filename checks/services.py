@@ -26,7 +26,7 @@ from django.db import (
 from django.db.models import F, Field, Model, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
-from checks import alerts, schedule
+from checks import alerts, ratelimit, schedule
 from checks.models import (
     ApiKey,
     Channel,
@@ -815,11 +815,12 @@ def prune_old_notifications(*, now: datetime) -> int:
 
 
 def prune_history(*, now: datetime) -> dict[str, int]:
-    """Run every prune; how many pings, flips and notifications were deleted."""
+    """Run every prune; how many pings, flips, notifications, buckets were deleted."""
     return {
         "pings": prune_old_pings(),
         "notifications": prune_old_notifications(now=now),
         "flips": prune_old_flips(now=now),
+        "token_buckets": ratelimit.prune(now=now),
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -50,12 +52,28 @@ def http_url_field(**kwargs: Any) -> serializers.CharField:
     )
 
 
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `count` messages per `period` to one destination (`what`)."""
+
+    count: int
+    period: timedelta
+    what: str
+
+    def describe(self) -> str:
+        minutes = self.period / timedelta(minutes=1)
+        per = "a minute" if minutes == 1 else f"per {minutes:g} minutes"
+        return f"at most {self.count} messages {per} to one {self.what}"
+
+
 class ChannelKind:
     """One kind of alert destination (email, webhook, slack, ...)."""
 
     kind: ClassVar[str]
     label: ClassVar[str]
     config: ClassVar[type[serializers.Serializer]]  # validates Channel.config (JSON)
+    # Deliveries over the limit wait for a token (checks/ratelimit.py); None = none.
+    rate_limit: ClassVar[RateLimit | None] = None
 
     def send(self, channel: Channel, notification: Notification) -> None:
         """Deliver one notification; raise DeliveryError on failure."""
@@ -64,6 +82,10 @@ class ChannelKind:
     def is_noop(self, channel: Channel, status: str) -> bool:
         """True when this channel is set up to ignore alerts for `status` (up/down)."""
         return False
+
+    def rate_key(self, channel: Channel) -> str | None:
+        """The destination `rate_limit` counts per (chat, user, topic); None = none."""
+        return None
 
     @property
     def enabled(self) -> bool:

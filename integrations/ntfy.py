@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from rest_framework import serializers
 
 from integrations import http
-from integrations.base import SECRET, ChannelKind, http_url_field
+from integrations.base import SECRET, ChannelKind, RateLimit, http_url_field
 from integrations.message import build_message
 
 if TYPE_CHECKING:
@@ -44,10 +45,23 @@ class NtfyConfig(serializers.Serializer):
     )
 
 
+def _server(config: dict[str, Any]) -> str:
+    """The channel's ntfy server, else the operator's default (no trailing /)."""
+    return str(config.get("url") or settings.NTFY_DEFAULT_URL).rstrip("/")
+
+
 class Ntfy(ChannelKind):
     kind = "ntfy"
     label = "ntfy"
     config = NtfyConfig
+    rate_limit = RateLimit(6, timedelta(minutes=1), "ntfy topic")
+
+    def rate_key(self, channel: Channel) -> str | None:
+        """The topic on its server."""
+        topic = channel.config.get("topic")
+        if not isinstance(topic, str) or not topic:
+            return None
+        return f"{_server(channel.config)}/{topic}"
 
     def is_noop(self, channel: Channel, status: str) -> bool:
         """Priority 0 for a direction turns it off."""
@@ -81,6 +95,6 @@ class Ntfy(ChannelKind):
         headers = {}
         if config.get("token"):
             headers["Authorization"] = f"Bearer {config['token']}"
-        base = (config.get("url") or settings.NTFY_DEFAULT_URL).rstrip("/")
+        base = _server(config)
         # JSON publishing goes to the server's root URL; the topic is in the body.
         http.request("POST", f"{base}/", headers=headers, json=payload)

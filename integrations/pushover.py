@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -9,7 +10,7 @@ from django.utils.html import escape
 from rest_framework import serializers
 
 from integrations import http
-from integrations.base import ChannelKind, DeliveryError
+from integrations.base import ChannelKind, DeliveryError, RateLimit
 from integrations.message import build_message
 
 if TYPE_CHECKING:
@@ -43,6 +44,12 @@ class Pushover(ChannelKind):
     kind = "pushover"
     label = "Pushover"
     config = PushoverConfig
+    rate_limit = RateLimit(6, timedelta(minutes=1), "Pushover user")
+
+    def rate_key(self, channel: Channel) -> str | None:
+        """The user (or group) key."""
+        user_key = channel.config.get("user_key")
+        return user_key if isinstance(user_key, str) and user_key else None
 
     def is_noop(self, channel: Channel, status: str) -> bool:
         """Priority -3 for a direction turns it off."""

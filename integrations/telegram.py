@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -9,7 +10,7 @@ from django.utils.html import escape
 from rest_framework import serializers
 
 from integrations import http
-from integrations.base import ChannelKind, DeliveryError
+from integrations.base import ChannelKind, DeliveryError, RateLimit
 from integrations.message import Message, build_message
 
 if TYPE_CHECKING:
@@ -55,6 +56,13 @@ class Telegram(ChannelKind):
     kind = "telegram"
     label = "Telegram"
     config = TelegramConfig
+    # Telegram answers 429 beyond about 20 messages a minute to a group.
+    rate_limit = RateLimit(6, timedelta(minutes=1), "Telegram chat")
+
+    def rate_key(self, channel: Channel) -> str | None:
+        """The chat (topics of a group share its limit)."""
+        chat = channel.config.get("id")
+        return None if chat is None else str(chat)
 
     def send(self, channel: Channel, notification: Notification) -> None:
         """Call the Bot API's sendMessage for the configured chat (and topic)."""

@@ -198,6 +198,11 @@ def test_channel(request: HttpRequest, code: UUID) -> HttpResponse:
     notification = alerts.send_test_notification(channel=channel)
     if notification.state == DeliveryState.SENT:
         messages.success(request, f"Test notification sent to “{channel}”.")
+    elif notification.state == DeliveryState.PENDING:
+        # Over the destination's rate limit: it goes out at its slot.
+        messages.info(
+            request, f"Test notification to “{channel}”: {notification.error}"
+        )
     else:
         error = notification.error or "delivery did not complete"
         messages.error(request, f"Test notification to “{channel}” failed: {error}")

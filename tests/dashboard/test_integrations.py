@@ -1,8 +1,12 @@
 """Integrations pages (issue 5 item 6): forms generated from each kind's serializer."""
 
-import pytest
+from datetime import timedelta
 
-from checks.models import Channel, Notification
+import pytest
+from django.utils import timezone
+
+from checks import ratelimit
+from checks.models import Channel, DeliveryState, Notification
 from integrations import registry
 from tests.factories import ChannelFactory, CheckFactory
 
@@ -194,6 +198,20 @@ def test_test_button_reports_failure(client, team, http_receiver, settings):
     body = response.content.decode()
     assert "failed" in body
     assert Notification.objects.get(channel=channel).error
+
+
+def test_test_button_over_the_rate_limit_says_when_it_goes(client, team, settings):
+    settings.TELEGRAM_TOKEN = "123:ABC"
+    channel = ChannelFactory(project=team.project, kind="telegram", config={"id": 7})
+    kind = registry.get("telegram")
+    key = ratelimit.bucket_key("telegram", kind.rate_key(channel))
+    # Spend the tokens of an hour ahead: the test's own clock cannot catch up.
+    for _ in range(6):
+        ratelimit.reserve(key, kind.rate_limit, now=timezone.now() + timedelta(hours=1))
+    client.force_login(team.member)
+    response = client.post(f"/integrations/{channel.code}/test/", follow=True)
+    assert "Deferred by the rate limit" in response.content.decode()
+    assert Notification.objects.get(channel=channel).state == DeliveryState.PENDING
 
 
 def test_remove_asks_for_confirmation_then_deletes(client, team):
