@@ -42,6 +42,7 @@ from checks.models import (
 )
 from integrations import registry
 from integrations.base import DeliveryError
+from integrations.message import for_delivery
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -323,28 +324,22 @@ def backoff(attempts: int) -> timedelta:
 def deliver(notification_id: int, *, now: datetime | None = None) -> str | None:
     """Make one attempt at a notification; its new state, or None if not ours."""
     now = now or timezone.now()
-    with transaction.atomic():
-        # Claim by conditional UPDATE: a duplicate message finds nothing to do.
-        claimed = Notification.objects.filter(
-            pk=notification_id, state=DeliveryState.PENDING, next_attempt__lte=now
-        ).update(
-            state=DeliveryState.SENDING, claimed_at=now, attempts=F("attempts") + 1
-        )
-        if not claimed:
-            return None
-        attempt = DeliveryAttempt.objects.create(
-            notification_id=notification_id, started=now
-        )
-    notification = Notification.objects.select_related(
-        "channel__project", "owner__project", "flip"
-    ).get(pk=notification_id)
-    deferred = ratelimit.defer(notification, attempt, now=now)
+    # Claim by conditional UPDATE (one statement): a duplicate message finds
+    # nothing to do. The attempt is logged with its outcome in _record(); if
+    # the worker dies before that, requeue() logs it as interrupted.
+    claimed = Notification.objects.filter(
+        pk=notification_id, state=DeliveryState.PENDING, next_attempt__lte=now
+    ).update(state=DeliveryState.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    if not claimed:
+        return None
+    notification = for_delivery(notification_id)
+    deferred = ratelimit.defer(notification, now=now)
     if deferred is not None:
         return deferred  # over the destination's rate limit: pending until its slot
     started = time.monotonic()
     error, permanent = _send(notification)
     duration = timedelta(seconds=time.monotonic() - started)
-    return _record(notification, attempt, now, duration, error, permanent)
+    return _record(notification, now, duration, error, permanent)
 
 
 def _send(notification: Notification) -> tuple[str, bool]:
@@ -372,7 +367,6 @@ def _send(notification: Notification) -> tuple[str, bool]:
 
 def _record(
     notification: Notification,
-    attempt: DeliveryAttempt,
     claimed_at: datetime,
     duration: timedelta,
     error: str,
@@ -380,13 +374,14 @@ def _record(
 ) -> str:
     finished = claimed_at + duration
     row = Notification.objects.filter(pk=notification.pk)
-    channel_fields: dict[str, object] = {
-        "last_notify": claimed_at,
-        "last_notify_duration": duration,
-    }
+    gives_up = False
     with transaction.atomic():
-        DeliveryAttempt.objects.filter(pk=attempt.pk).update(
-            duration=duration, ok=not error, error=error
+        DeliveryAttempt.objects.create(
+            notification_id=notification.pk,
+            started=claimed_at,
+            duration=duration,
+            ok=not error,
+            error=error,
         )
         if not error:
             state = DeliveryState.SENT
@@ -394,7 +389,6 @@ def _record(
             row.filter(state__in=[DeliveryState.PENDING, DeliveryState.SENDING]).update(
                 state=state, sent_at=finished, error=""
             )
-            channel_fields["last_error"] = ""
         else:
             retry_at = finished + backoff(notification.attempts)
             horizon = notification.created + _seconds("ALERT_RETRY_HORIZON")
@@ -411,10 +405,11 @@ def _record(
                 next_attempt=None if gives_up else retry_at,
                 claimed_at=None,
             )
-            if gives_up:
-                channel_fields["last_error"] = error[:200]
-        Channel.objects.filter(pk=notification.channel_id).update(**channel_fields)
-    if error:
+    if not error:
+        _channel_health(notification.channel, claimed_at, duration, problem="")
+    else:
+        problem = error[:200] if gives_up else None
+        _channel_health(notification.channel, claimed_at, duration, problem=problem)
         log.info(
             "notification %s via %s: %s (%s)",
             notification.pk,
@@ -425,6 +420,38 @@ def _record(
     return state
 
 
+# A channel's last_notify is rewritten at most this often: thousands of checks may
+# share one channel, and a write per delivery would queue them all on its row lock.
+CHANNEL_HEALTH_EVERY = timedelta(seconds=10)
+
+
+def _channel_health(
+    channel: Channel, claimed_at: datetime, duration: timedelta, *, problem: str | None
+) -> None:
+    """Show the channel's last delivery (and problem: "" = none, None = unchanged).
+
+    Written only when it changes what the dashboard shows: the problem appears or
+    clears, or last_notify is older than CHANNEL_HEALTH_EVERY. `channel` was read
+    with the notification, so a problem recorded by another worker an instant ago
+    may stay until the next success. Outside the delivery's transaction: the row
+    lock lasts one statement.
+    """
+    changes_problem = problem is not None and problem != channel.last_error
+    stale = (
+        channel.last_notify is None
+        or channel.last_notify <= claimed_at - CHANNEL_HEALTH_EVERY
+    )
+    if not (changes_problem or stale):
+        return
+    fields: dict[str, object] = {
+        "last_notify": claimed_at,
+        "last_notify_duration": duration,
+    }
+    if problem is not None:
+        fields["last_error"] = problem
+    Channel.objects.filter(pk=channel.pk).update(**fields)
+
+
 def requeue(*, now: datetime | None = None, batch: int = 1000) -> int:
     """Queue again what a lost message or a dead worker left; the count queued."""
     now = now or timezone.now()
@@ -433,15 +460,20 @@ def requeue(*, now: datetime | None = None, batch: int = 1000) -> int:
         stuck = list(
             Notification.objects.select_for_update(skip_locked=True)
             .filter(state=DeliveryState.SENDING, claimed_at__lt=stuck_before)
-            .values_list("pk", flat=True)[:batch]
+            .values_list("pk", "claimed_at")[:batch]
         )
         if stuck:
             Notification.objects.filter(
-                pk__in=stuck, state=DeliveryState.SENDING
+                pk__in=[pk for pk, _ in stuck], state=DeliveryState.SENDING
             ).update(state=DeliveryState.PENDING, claimed_at=None, next_attempt=now)
-            DeliveryAttempt.objects.filter(
-                notification_id__in=stuck, duration__isnull=True
-            ).update(error="Interrupted: the worker was lost during the attempt")
+            DeliveryAttempt.objects.bulk_create(
+                DeliveryAttempt(
+                    notification_id=pk,
+                    started=cast(datetime, claimed_at),  # claimed_at__lt above
+                    error="Interrupted: the worker was lost during the attempt",
+                )
+                for pk, claimed_at in stuck
+            )
             log.warning("%d notifications were stuck sending; retrying", len(stuck))
     if queued_deliveries():
         # Messages are still waiting: they reach their rows first. Queuing more

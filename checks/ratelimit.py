@@ -105,9 +105,7 @@ def _limit_of(notification: Notification) -> tuple[str, RateLimit] | None:
     return bucket_key(channel.kind, destination), kind.rate_limit
 
 
-def defer(
-    notification: Notification, attempt: DeliveryAttempt, *, now: datetime
-) -> str | None:
+def defer(notification: Notification, *, now: datetime) -> str | None:
     """Before sending: take a token, or defer the claimed notification to its slot.
 
     None = go ahead and send. Otherwise the notification is pending again with
@@ -133,8 +131,12 @@ def defer(
         f"next attempt at {slot:%H:%M:%S} UTC"
     )
     with transaction.atomic():
-        DeliveryAttempt.objects.filter(pk=attempt.pk).update(
-            duration=timedelta(0), ok=False, error=reason
+        DeliveryAttempt.objects.create(
+            notification_id=notification.pk,
+            started=now,
+            duration=timedelta(0),
+            ok=False,
+            error=reason,
         )
         Notification.objects.filter(
             pk=notification.pk, state=DeliveryState.SENDING, claimed_at=now

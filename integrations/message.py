@@ -1,7 +1,9 @@
 """What an alert says, shared by every channel kind: one Message per notification.
 
-`build_message()` does the few queries (flip, previous flip, last ping, owner's
-time zone) once; kinds only format its fields for their service.
+`for_delivery()` loads a notification with its channel, flip, check, project and
+the owner's time zone in one query; `build_message()` adds the few queries an
+up alert or a reminder needs (previous flips), and the last ping is fetched when
+a kind first asks for it. Kinds only format the Message's fields.
 """
 
 from __future__ import annotations
@@ -9,9 +11,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from checks.models import (
@@ -74,12 +79,18 @@ class Message:
     changed_at: datetime  # when the check went to `status` (now for tests)
     reason: str  # long reason of a down flip, "" when unknown
     downtime: timedelta | None  # up: how long it was down; reminder: down so far
-    last_ping: Ping | None
     tz: ZoneInfo
 
     @property
     def name(self) -> str:
         return self.check.name or str(self.check.code)
+
+    @cached_property
+    def last_ping(self) -> Ping | None:
+        """The check's latest ping: one query, on first use (not all kinds need it)."""
+        if self.check.pk is None:
+            return None  # the stand-in check of a test notification
+        return Ping.objects.filter(owner=self.check).order_by("-id").first()
 
     @property
     def is_test(self) -> bool:
@@ -206,12 +217,26 @@ class Message:
         return facts
 
 
-def _owner_tz(check: Check) -> ZoneInfo:
-    tz = (
-        Profile.objects.filter(user_id=check.project.owner_id)
-        .values_list("tz", flat=True)
-        .first()
+def for_delivery(notification_id: int) -> Notification:
+    """The notification with everything build_message() needs, in one query."""
+    owner = OuterRef("owner__project__owner_id")
+    tz = Profile.objects.filter(user_id=owner).values("tz")[:1]
+    return (
+        Notification.objects.select_related("channel", "flip", "owner__project")
+        .annotate(owner_tz=Coalesce(Subquery(tz), Value("UTC")))
+        .get(pk=notification_id)
     )
+
+
+def _owner_tz(notification: Notification, check: Check) -> ZoneInfo:
+    """The project owner's time zone: loaded by for_delivery(), else one query."""
+    tz = getattr(notification, "owner_tz", None)
+    if tz is None:
+        tz = (
+            Profile.objects.filter(user_id=check.project.owner_id)
+            .values_list("tz", flat=True)
+            .first()
+        )
     return _zone(tz or "UTC")
 
 
@@ -236,7 +261,6 @@ def build_message(notification: Notification) -> Message:
             changed_at=now,
             reason="",
             downtime=None,
-            last_ping=None,
             tz=ZoneInfo("UTC"),
         )
 
@@ -253,7 +277,6 @@ def build_message(notification: Notification) -> Message:
         previous = flips.filter(created__lt=flip.created).first()
         if previous is not None and previous.new_status == Status.DOWN:
             downtime = flip.created - previous.created
-    last_ping = Ping.objects.filter(owner=check).order_by("-id").first()
     return Message(
         kind=notification.kind,
         status=notification.check_status,
@@ -263,6 +286,5 @@ def build_message(notification: Notification) -> Message:
         changed_at=changed_at,
         reason=reason,
         downtime=downtime,
-        last_ping=last_ping,
-        tz=_owner_tz(check),
+        tz=_owner_tz(notification, check),
     )

@@ -12,7 +12,7 @@ import hmac
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -97,8 +97,14 @@ def check_json(check: Check) -> dict[str, Any]:
     return check_dict(check, v=3, readonly=False, channels=channels, now=timezone.now())
 
 
-def placeholders(message: Message) -> dict[str, str]:
-    """Values for URL and headers (the body adds $BODY and $BODY_JSON)."""
+def placeholders(
+    message: Message, used: Container[str] | None = None
+) -> dict[str, str]:
+    """Values for URL and headers (the body adds $BODY and $BODY_JSON).
+
+    `used`: the names the templates contain. $JSON (a query for the check's
+    channels) and $EXITSTATUS (the last ping) are computed only when used.
+    """
     check = message.check
     values = {
         "CODE": str(check.code),
@@ -108,9 +114,11 @@ def placeholders(message: Message) -> dict[str, str]:
         "NAME_JSON": json.dumps(check.name),
         "SLUG": check.slug,
         "TAGS": check.tags,
-        "JSON": json.dumps(check_json(check)),
-        "EXITSTATUS": str(message.exitstatus),
     }
+    if used is None or "JSON" in used:
+        values["JSON"] = json.dumps(check_json(check))
+    if used is None or "EXITSTATUS" in used:
+        values["EXITSTATUS"] = str(message.exitstatus)
     for i, tag in enumerate(check.tags_list(), start=1):
         values[f"TAG{i}"] = tag
     return values
@@ -171,19 +179,21 @@ class Webhook(ChannelKind):
         if not url_template:
             return
         method = config[f"method_{status}"]
-        values = placeholders(message)
+        body_template = config[f"body_{status}"] if method in ("POST", "PUT") else ""
+        templates = [url_template, body_template, *config[f"headers_{status}"].values()]
+        used = set(PLACEHOLDER.findall("\n".join(templates)))
+        values = placeholders(message, used)
         url = substitute(url_template, values, escape=url_quote)
         headers = {
             name: _header_value(substitute(value, values))
             for name, value in config[f"headers_{status}"].items()
         }
         body = b""
-        if method in ("POST", "PUT"):
-            body_values = values | {
-                "BODY": message.body_excerpt(),
-                "BODY_JSON": json.dumps(message.body_excerpt()),
-            }
-            body = substitute(config[f"body_{status}"], body_values).encode()
+        if body_template:
+            if used & {"BODY", "BODY_JSON"}:
+                excerpt = message.body_excerpt()
+                values |= {"BODY": excerpt, "BODY_JSON": json.dumps(excerpt)}
+            body = substitute(body_template, values).encode()
         if config["secret"]:
             timestamp = str(int(time.time()))
             headers[TIMESTAMP_HEADER] = timestamp

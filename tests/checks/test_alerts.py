@@ -9,6 +9,7 @@ from django.utils import timezone
 from checks import alerts
 from checks.models import (
     AlertHeartbeat,
+    Channel,
     Check,
     DeliveryAttempt,
     DeliveryState,
@@ -20,7 +21,13 @@ from checks.models import (
     Reports,
     Status,
 )
-from tests.factories import ChannelFactory, CheckFactory, ProfileFactory
+from tests.factories import (
+    ChannelFactory,
+    CheckFactory,
+    FlipFactory,
+    NotificationFactory,
+    ProfileFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -337,6 +344,73 @@ def test_success_clears_the_channel_problem(test_kinds):
     assert channel.last_notify is not None
 
 
+def test_retries_until_the_horizon_then_fails_and_shows_the_channel_problem(
+    test_kinds, settings
+):
+    # Waits of 1, 2, 4 min; the 4th failure would wait 8 min more: past 10 min.
+    settings.ALERT_RETRY_HORIZON = 600
+    channel = channel_for(CheckFactory(), config={"fail": "temporary"})
+    notification = pending(channel)
+    start = notification.next_attempt
+    states = [
+        alerts.deliver(notification.pk, now=start + timedelta(seconds=s))
+        for s in (0, 90, 240, 540)
+    ]
+    assert states == [DeliveryState.PENDING] * 3 + [DeliveryState.FAILED]
+    channel.refresh_from_db()
+    assert channel.last_error == "temporary failure"
+
+
+def test_delivery_in_a_burst_does_not_rewrite_a_fresh_channel_row(test_kinds):
+    channel = channel_for(CheckFactory())
+    fresh = timezone.now()
+    Channel.objects.filter(pk=channel.pk).update(last_notify=fresh)
+    alerts.deliver(pending(channel).pk, now=fresh + timedelta(seconds=1))
+    channel.refresh_from_db()
+    assert channel.last_notify == fresh
+
+
+def test_delivery_refreshes_a_stale_channel_last_notify(test_kinds):
+    channel = channel_for(CheckFactory())
+    notification = pending(channel)
+    now = timezone.now()
+    Channel.objects.filter(pk=channel.pk).update(last_notify=now - timedelta(hours=1))
+    alerts.deliver(notification.pk, now=now)
+    channel.refresh_from_db()
+    assert channel.last_notify == now
+
+
+def test_permanent_failure_on_a_fresh_channel_still_shows_the_problem(test_kinds):
+    channel = channel_for(CheckFactory(), config={"fail": "permanent"})
+    notification = pending(channel)
+    now = timezone.now()
+    Channel.objects.filter(pk=channel.pk).update(last_notify=now)
+    alerts.deliver(notification.pk, now=now)
+    channel.refresh_from_db()
+    assert channel.last_error == "permanent failure"
+
+
+def test_webhook_delivery_stays_in_query_budget(
+    http_receiver, settings, django_assert_num_queries
+):
+    # Claim, load (notification, channel, flip, check, project, owner's time
+    # zone), then a savepoint around the attempt row and the new state (in a
+    # test's transaction; BEGIN/COMMIT in a worker). The channel row is fresh.
+    settings.ALLOW_PRIVATE_TARGETS = True
+    flip = FlipFactory()
+    channel = ChannelFactory(
+        project=flip.owner.project,
+        kind="webhook",
+        config={"url_down": f"{http_receiver.url}/$CODE", "body_down": "$NAME"},
+        last_notify=timezone.now(),
+    )
+    notification = NotificationFactory(
+        flip=flip, channel=channel, next_attempt=timezone.now()
+    )
+    with django_assert_num_queries(6):
+        assert alerts.deliver(notification.pk) == DeliveryState.SENT
+
+
 def test_crashing_kind_is_retried_without_storing_its_message(test_kinds):
     channel = channel_for(CheckFactory(), config={"fail": "crash"})
     notification = pending(channel)
@@ -408,17 +482,16 @@ def test_requeue_queues_retry_once_due(test_kinds):
     assert alerts.requeue() == 1
 
 
-def test_requeue_marks_the_lost_attempt(test_kinds, settings):
+def test_requeue_logs_the_lost_attempt_as_interrupted(test_kinds, settings):
     settings.ALERT_SENDING_TIMEOUT = 60
     notification = pending(channel_for(CheckFactory()))
-    DeliveryAttempt.objects.create(
-        notification=notification, started=timezone.now() - timedelta(minutes=2)
-    )
+    claimed = timezone.now() - timedelta(minutes=2)
     Notification.objects.filter(pk=notification.pk).update(
-        state=DeliveryState.SENDING, claimed_at=timezone.now() - timedelta(minutes=2)
+        state=DeliveryState.SENDING, claimed_at=claimed
     )
     alerts.requeue()
     attempt = DeliveryAttempt.objects.get()
+    assert (attempt.started, attempt.ok, attempt.duration) == (claimed, False, None)
     assert attempt.error.startswith("Interrupted")
 
 
