@@ -10,10 +10,10 @@ Delivers them one after another with `alerts.deliver()` in this thread and print
 SQL statements of one delivery, deliveries/s, wall and CPU time per delivery, and with
 --profile the top of a cProfile of the run.
 
---worker: instead, queues them (as the fan-out does) to its own redis-server and lets
-one real `celery -A hcserver worker --pool solo` deliver them: deliveries/s and the
-worker's CPU per delivery, including Celery's own work; --profile runs that worker
-under cProfile.
+--worker: instead, queues them as the fan-out does (in chunks of ALERT_DELIVERY_BATCH)
+to its own redis-server and lets one real `celery -A hcserver worker --pool solo`
+deliver them: deliveries/s and the worker's CPU per delivery, including Celery's own
+work; --profile runs that worker under cProfile.
 """
 
 from __future__ import annotations
@@ -168,11 +168,12 @@ def through_worker(ids: list[int], args: argparse.Namespace, db_url: str) -> Non
         )
     try:
         sent = Notification.objects.filter(state=DeliveryState.SENT)
+        channel = Notification.objects.values_list("channel_id", flat=True).first()
         warm = ids[:20]
-        alerts._queue(warm)
+        alerts._queue(alerts.delivery_chunks((pk, channel) for pk in warm))
         wait_for(lambda: sent.count() >= len(warm), 60, "the worker")
         cpu, started = cpu_seconds(worker.pid), time.perf_counter()
-        alerts._queue(ids[20:])
+        alerts._queue(alerts.delivery_chunks((pk, channel) for pk in ids[20:]))
         wait_for(lambda: sent.count() >= len(ids), 3600, "the deliveries")
         wall = (time.perf_counter() - started) / (len(ids) - 20)
         cpu = (cpu_seconds(worker.pid) - cpu) / (len(ids) - 20)
@@ -186,7 +187,8 @@ def through_worker(ids: list[int], args: argparse.Namespace, db_url: str) -> Non
         worker.wait(30)
     if args.profile:
         report = io.StringIO()
-        pstats.Stats(str(out), stream=report).sort_stats(args.sort).print_stats(40)
+        stats = pstats.Stats(str(out), stream=report).sort_stats(args.sort)
+        stats.print_stats(args.top)
         print(report.getvalue())
 
 
@@ -197,6 +199,7 @@ def main() -> None:
     parser.add_argument("--worker", action="store_true")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--sort", default="cumulative")
+    parser.add_argument("--top", type=int, default=40, help="profile lines shown")
     args = parser.parse_args()
 
     base = os.environ.get("DATABASE_URL", "")
@@ -270,7 +273,8 @@ def main() -> None:
         )
         if profile:
             out = io.StringIO()
-            pstats.Stats(profile, stream=out).sort_stats(args.sort).print_stats(35)
+            stats = pstats.Stats(profile, stream=out).sort_stats(args.sort)
+            stats.print_stats(args.top)
             print(out.getvalue())
     finally:
         if smtp is not None:

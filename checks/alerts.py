@@ -42,7 +42,7 @@ from checks.models import (
 )
 from integrations import registry
 from integrations.base import DeliveryError
-from integrations.message import for_delivery
+from integrations.message import for_delivery, pending_for_delivery
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -234,13 +234,13 @@ def fan_out(*, now: datetime, batch: int = 500) -> tuple[int, int]:
         Flip.objects.filter(pk__in=flip_ids, processed__isnull=True).update(
             processed=now
         )
-        ids = list(
+        queued = list(
             Notification.objects.filter(
                 flip_id__in=flip_ids, state=DeliveryState.PENDING
-            ).values_list("pk", flat=True)
+            ).values_list("pk", "channel_id")
         )
-        dispatch(ids)
-    return len(flips), len(ids)
+        dispatch(queued)
+    return len(flips), len(queued)
 
 
 def _schedule_reminder(flip: Flip, now: datetime) -> None:
@@ -289,29 +289,54 @@ def send_reminders(*, now: datetime | None = None, batch: int = 500) -> int:
                     )
                 )
         created = Notification.objects.bulk_create(rows)
-        dispatch([n.pk for n in created])
+        dispatch((n.pk, n.channel_id) for n in created)
     return len(created)
 
 
 # --- delivery: pending -> sending -> sent | failed -----------------------------------
 
 
-def dispatch(notification_ids: list[int]) -> None:
-    """Queue deliveries once the current transaction commits."""
-    if notification_ids:
-        ids = list(notification_ids)
-        transaction.on_commit(lambda: _queue(ids))
+def dispatch(notifications: Iterable[tuple[int, int]]) -> None:
+    """Queue (notification id, channel id) deliveries once the transaction commits."""
+    chunks = delivery_chunks(notifications)
+    if chunks:
+        transaction.on_commit(lambda: _queue(chunks))
 
 
-def _queue(ids: list[int]) -> None:
+# A channel's share of a burst goes to at least this many tasks (when it has that
+# many alerts), so that idle workers take part instead of one worker doing it all.
+SPREAD = 8
+
+
+def delivery_chunks(notifications: Iterable[tuple[int, int]]) -> list[list[int]]:
+    """The ids grouped by channel, in tasks of at most ALERT_DELIVERY_BATCH each.
+
+    A task delivers its ids one after another over one database connection: a
+    burst to one channel costs a task per chunk, not per alert. Only alerts to one
+    channel share a task, so a slow target delays its own alerts, never another
+    channel's. Chunks are ordered by their first id: channels take turns.
+    """
+    by_channel: dict[int, list[int]] = defaultdict(list)
+    for pk, channel_id in notifications:
+        by_channel[channel_id].append(pk)
+    chunks: list[list[int]] = []
+    for ids in by_channel.values():
+        ids.sort()
+        size = max(1, min(settings.ALERT_DELIVERY_BATCH, -(-len(ids) // SPREAD)))
+        chunks.extend(ids[i : i + size] for i in range(0, len(ids), size))
+    return sorted(chunks)
+
+
+def _queue(chunks: list[list[int]]) -> None:
     from checks import tasks
 
-    for pk in ids:
+    for i, ids in enumerate(chunks):
         try:
-            tasks.deliver_notification.apply_async((pk,), retry=False)
+            tasks.deliver_notifications.apply_async((ids,), retry=False)
         except Exception:  # noqa: BLE001 - the rows stay pending; requeue() retries
+            waiting = sum(len(chunk) for chunk in chunks[i:])
             log.warning(
-                "broker unavailable: %d notifications wait for requeue", len(ids)
+                "broker unavailable: %d notifications wait for requeue", waiting
             )
             return
 
@@ -321,18 +346,37 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_FIRST * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
 
 
-def deliver(notification_id: int, *, now: datetime | None = None) -> str | None:
-    """Make one attempt at a notification; its new state, or None if not ours."""
+def deliver(
+    notification_id: int,
+    *,
+    now: datetime | None = None,
+    loaded: Notification | None = None,
+) -> str | None:
+    """Make one attempt at a notification; its new state, or None if not ours.
+
+    `loaded`: the notification as read a moment ago (by deliver_all()); it is
+    claimed only if no attempt was made since, else it is read again.
+    """
     now = now or timezone.now()
     # Claim by conditional UPDATE (one statement): a duplicate message finds
     # nothing to do. The attempt is logged with its outcome in _record(); if
     # the worker dies before that, requeue() logs it as interrupted.
-    claimed = Notification.objects.filter(
+    claim = Notification.objects.filter(
         pk=notification_id, state=DeliveryState.PENDING, next_attempt__lte=now
-    ).update(state=DeliveryState.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    )
+    if loaded is not None:
+        claim = claim.filter(attempts=loaded.attempts)
+    claimed = claim.update(
+        state=DeliveryState.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    )
     if not claimed:
-        return None
-    notification = for_delivery(notification_id)
+        return None if loaded is None else deliver(notification_id, now=now)
+    if loaded is None:
+        notification = for_delivery(notification_id)
+    else:
+        notification = loaded
+        notification.state, notification.claimed_at = DeliveryState.SENDING, now
+        notification.attempts += 1
     deferred = ratelimit.defer(notification, now=now)
     if deferred is not None:
         return deferred  # over the destination's rate limit: pending until its slot
@@ -340,6 +384,20 @@ def deliver(notification_id: int, *, now: datetime | None = None) -> str | None:
     error, permanent = _send(notification)
     duration = timedelta(seconds=time.monotonic() - started)
     return _record(notification, now, duration, error, permanent)
+
+
+def deliver_all(notification_ids: list[int]) -> None:
+    """Deliver a chunk of notifications (one channel's) one after another.
+
+    The chunk is read in one query; each notification is still claimed on its
+    own just before its attempt, so a slow chunk never holds claims it has not
+    reached. A channel edited while its chunk is being sent applies from the
+    next chunk.
+    """
+    loaded = pending_for_delivery(notification_ids)
+    for pk in notification_ids:
+        if pk in loaded:
+            deliver(pk, loaded=loaded[pk])
 
 
 def _send(notification: Notification) -> tuple[str, bool]:
@@ -487,9 +545,11 @@ def requeue(*, now: datetime | None = None, batch: int = 1000) -> int:
             .filter(state=DeliveryState.PENDING, next_attempt__lte=now)
             .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=queued_before))
             .order_by("next_attempt")
-            .values_list("pk", flat=True)[:batch]
+            .values_list("pk", "channel_id")[:batch]
         )
-        Notification.objects.filter(pk__in=waiting).update(claimed_at=now)
+        Notification.objects.filter(pk__in=[pk for pk, _ in waiting]).update(
+            claimed_at=now
+        )
         dispatch(waiting)
     return len(waiting)
 
@@ -528,7 +588,7 @@ def send_test_notification(*, channel: Channel, queue: bool = False) -> Notifica
     )
     if queue:
         with transaction.atomic():
-            dispatch([notification.pk])
+            dispatch([(notification.pk, channel.pk)])
     else:
         deliver(notification.pk, now=now)
     notification.refresh_from_db()

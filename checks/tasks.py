@@ -18,9 +18,15 @@ def scan() -> None:
     alerts.tick()
 
 
+@shared_task(name="checks.deliver_notifications", acks_late=True, ignore_result=True)
+def deliver_notifications(notification_ids: list[int]) -> None:
+    """Send a chunk of one channel's notifications; outcomes are recorded in the DB."""
+    alerts.deliver_all(notification_ids)
+
+
 @shared_task(name="checks.deliver_notification", acks_late=True, ignore_result=True)
 def deliver_notification(notification_id: int) -> None:
-    """Send one notification; failures and next attempts are recorded in the DB."""
+    """Send one notification (messages queued before chunks existed)."""
     alerts.deliver(notification_id)
 
 

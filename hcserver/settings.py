@@ -205,6 +205,8 @@ ALERT_OUTAGE_AFTER = env.float("ALERT_OUTAGE_AFTER", default=60.0)
 ALERT_OUTAGE_GRACE = env.float("ALERT_OUTAGE_GRACE", default=300.0)
 # Rows handled per scan transaction (keeps row locks short).
 ALERT_BATCH_SIZE = env.int("ALERT_BATCH_SIZE", default=500)
+# At most this many of one channel's notifications are delivered by one task.
+ALERT_DELIVERY_BATCH = env.int("ALERT_DELIVERY_BATCH", default=50)
 # Each periodic task expires after its period: a backlog never piles up scans.
 CELERY_BEAT_SCHEDULE = {
     name: {"task": task, "schedule": every, "options": {"expires": every}}
@@ -222,6 +224,7 @@ CELERY_TASK_QUEUES: dict[str, dict[str, str]] = {
     "deliver": {},
 }
 CELERY_TASK_ROUTES = {
+    "checks.deliver_notifications": {"queue": "deliver"},
     "checks.deliver_notification": {"queue": "deliver"},
     "checks.scan": {"queue": "alerts"},
     "checks.requeue_notifications": {"queue": "alerts"},

@@ -15,13 +15,14 @@ from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery, Value
+from django.db.models import OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from checks.models import (
     Channel,
     Check,
+    DeliveryState,
     Flip,
     Kind,
     Notification,
@@ -217,15 +218,25 @@ class Message:
         return facts
 
 
-def for_delivery(notification_id: int) -> Notification:
-    """The notification with everything build_message() needs, in one query."""
+def _for_delivery() -> QuerySet[Notification]:
     owner = OuterRef("owner__project__owner_id")
     tz = Profile.objects.filter(user_id=owner).values("tz")[:1]
-    return (
-        Notification.objects.select_related("channel", "flip", "owner__project")
-        .annotate(owner_tz=Coalesce(Subquery(tz), Value("UTC")))
-        .get(pk=notification_id)
+    return Notification.objects.select_related(
+        "channel", "flip", "owner__project"
+    ).annotate(owner_tz=Coalesce(Subquery(tz), Value("UTC")))
+
+
+def for_delivery(notification_id: int) -> Notification:
+    """The notification with everything build_message() needs, in one query."""
+    return _for_delivery().get(pk=notification_id)
+
+
+def pending_for_delivery(notification_ids: list[int]) -> dict[int, Notification]:
+    """Those of the notifications that are pending, as for_delivery(), in one query."""
+    pending = _for_delivery().filter(
+        pk__in=notification_ids, state=DeliveryState.PENDING
     )
+    return {n.pk: n for n in pending}
 
 
 def _owner_tz(notification: Notification, check: Check) -> ZoneInfo:

@@ -21,6 +21,7 @@ from checks.models import (
     Reports,
     Status,
 )
+from integrations.message import pending_for_delivery
 from tests.factories import (
     ChannelFactory,
     CheckFactory,
@@ -390,6 +391,23 @@ def test_permanent_failure_on_a_fresh_channel_still_shows_the_problem(test_kinds
     assert channel.last_error == "permanent failure"
 
 
+def webhook_notifications(receiver, count: int) -> list[Notification]:
+    """`count` pending down alerts to one webhook channel posting to `receiver`."""
+    check = CheckFactory()
+    channel = ChannelFactory(
+        project=check.project,
+        kind="webhook",
+        config={"url_down": f"{receiver.url}/$CODE", "body_down": "$NAME"},
+        last_notify=timezone.now(),
+    )
+    return [
+        NotificationFactory(
+            flip=FlipFactory(owner=check), channel=channel, next_attempt=timezone.now()
+        )
+        for _ in range(count)
+    ]
+
+
 def test_webhook_delivery_stays_in_query_budget(
     http_receiver, settings, django_assert_num_queries
 ):
@@ -397,18 +415,64 @@ def test_webhook_delivery_stays_in_query_budget(
     # zone), then a savepoint around the attempt row and the new state (in a
     # test's transaction; BEGIN/COMMIT in a worker). The channel row is fresh.
     settings.ALLOW_PRIVATE_TARGETS = True
-    flip = FlipFactory()
-    channel = ChannelFactory(
-        project=flip.owner.project,
-        kind="webhook",
-        config={"url_down": f"{http_receiver.url}/$CODE", "body_down": "$NAME"},
-        last_notify=timezone.now(),
-    )
-    notification = NotificationFactory(
-        flip=flip, channel=channel, next_attempt=timezone.now()
-    )
+    [notification] = webhook_notifications(http_receiver, 1)
     with django_assert_num_queries(6):
         assert alerts.deliver(notification.pk) == DeliveryState.SENT
+
+
+def test_chunk_of_webhook_deliveries_stays_in_query_budget(
+    http_receiver, settings, django_assert_num_queries
+):
+    # One load for the chunk, then per delivery: claim, savepoint, attempt row,
+    # new state, release.
+    settings.ALLOW_PRIVATE_TARGETS = True
+    notifications = webhook_notifications(http_receiver, 3)
+    with django_assert_num_queries(1 + 3 * 5):
+        alerts.deliver_all([n.pk for n in notifications])
+    assert len(http_receiver.requests) == 3
+
+
+def test_deliver_all_skips_what_is_no_longer_pending(test_kinds):
+    channel = channel_for(CheckFactory())
+    first, second = pending(channel), pending(channel)
+    alerts.deliver(first.pk)
+    alerts.deliver_all([first.pk, second.pk])
+    assert len(test_kinds) == 2
+    second.refresh_from_db()
+    assert second.state == DeliveryState.SENT
+
+
+def test_deliver_reads_again_a_notification_attempted_since_it_was_loaded(
+    test_kinds,
+):
+    channel = channel_for(CheckFactory())
+    notification = pending(channel)
+    [loaded] = pending_for_delivery([notification.pk]).values()
+    Notification.objects.filter(pk=notification.pk).update(attempts=1)
+    assert alerts.deliver(notification.pk, loaded=loaded) == DeliveryState.SENT
+    notification.refresh_from_db()
+    assert notification.attempts == 2
+
+
+def test_chunks_hold_one_channel_each_and_at_most_the_batch(settings):
+    settings.ALERT_DELIVERY_BATCH = 3
+    rows = [(pk, 7) for pk in range(1, 31)] + [(100, 8)]
+    chunks = alerts.delivery_chunks(rows)
+    assert [len(c) for c in chunks] == [3] * 10 + [1]
+    assert chunks[-1] == [100]
+
+
+def test_small_burst_to_one_channel_is_spread_over_tasks(settings):
+    settings.ALERT_DELIVERY_BATCH = 50
+    chunks = alerts.delivery_chunks((pk, 7) for pk in range(16))
+    assert len(chunks) == alerts.SPREAD
+
+
+def test_chunks_of_two_channels_take_turns(settings):
+    settings.ALERT_DELIVERY_BATCH = 2
+    rows = [(pk, 7 + pk % 2) for pk in range(1, 33)]  # 16 to each: 8 chunks of 2
+    channels = [dict(rows)[chunk[0]] for chunk in alerts.delivery_chunks(rows)]
+    assert channels == [8, 7] * 8
 
 
 def test_crashing_kind_is_retried_without_storing_its_message(test_kinds):
