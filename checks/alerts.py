@@ -94,30 +94,32 @@ def guard_outage(*, now: datetime) -> int:
     """
     with transaction.atomic():
         beat = AlertHeartbeat.objects.select_for_update().filter(pk=1).first()
-        if beat is None:
-            AlertHeartbeat.objects.get_or_create(pk=1, defaults={"last_scan": now})
-            return 0
-        last = beat.last_scan
-        if now <= last:
+        # No earlier scan on record (the first scan ever: a database outage may
+        # come before it, or this is an upgrade's first scan after downtime): the
+        # whole past is the gap.
+        last = beat.last_scan if beat is not None else None
+        if last is not None and now <= last:
             return 0
         pushed = 0
-        if now - last > _seconds("ALERT_OUTAGE_AFTER"):
+        if last is None or now - last > _seconds("ALERT_OUTAGE_AFTER"):
             # Pings recorded inside the gap prove little: once the database is back,
             # clients' retries get through before the next scan. So every gap counts
             # (a worker-only outage delays such alerts, it never invents one).
-            pushed = (
-                Check.objects.filter(alert_after__gt=last, alert_after__lte=now)
-                .exclude(status=Status.DOWN)
-                .update(alert_after=now + _seconds("ALERT_OUTAGE_GRACE"))
+            inside = Check.objects.filter(alert_after__lte=now)
+            if last is not None:
+                inside = inside.filter(alert_after__gt=last)
+            pushed = inside.exclude(status=Status.DOWN).update(
+                alert_after=now + _seconds("ALERT_OUTAGE_GRACE")
             )
-            log.warning(
-                "no alert scan between %s and %s: %d deadlines inside that "
-                "window moved to give pings time to arrive",
-                last.isoformat(),
-                now.isoformat(),
-                pushed,
-            )
-        AlertHeartbeat.objects.filter(pk=1).update(last_scan=now)
+            if pushed or last is not None:  # a first scan on a fresh install: quiet
+                log.warning(
+                    "no alert scan between %s and %s: %d deadlines inside that "
+                    "window moved to give pings time to arrive",
+                    last.isoformat() if last is not None else "(none on record)",
+                    now.isoformat(),
+                    pushed,
+                )
+        AlertHeartbeat.objects.update_or_create(pk=1, defaults={"last_scan": now})
     return pushed
 
 

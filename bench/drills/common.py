@@ -187,6 +187,14 @@ class Service:
             wait_for(lambda: http_status(f"{self.base}/health/", 1) != 0, 60, "web")
         if role == "worker":
             wait_for(lambda: b"ready." in self.log(name), 60, "worker")
+        if role == "beat":
+            # Running means scanning; before its first scan the outage guard takes
+            # the whole past for an outage (docs/alerts.md).
+            wait_for(self._scanned, 60, "the first alert scan")
+
+    def _scanned(self) -> bool:
+        heartbeat = "SELECT count(*) FROM checks_alertheartbeat"
+        return bool(query(self.env["DATABASE_URL"], heartbeat)[0][0])
 
     def log(self, name: str) -> bytes:
         return (self.workdir / f"{name}.log").read_bytes()

@@ -587,6 +587,23 @@ def test_first_scan_records_the_heartbeat():
     assert AlertHeartbeat.objects.get().last_scan == NOW
 
 
+def test_first_scan_ever_pushes_deadlines_already_passed(settings):
+    # No scan on record: a database outage may have come before the first scan
+    # (the outage_guard drill, when beat starts late), so the whole past is a gap.
+    settings.ALERT_OUTAGE_GRACE = 300
+    check = up_check(NOW - timedelta(hours=3))
+    alerts.guard_outage(now=NOW)
+    check.refresh_from_db()
+    assert check.alert_after == NOW + timedelta(minutes=5)
+
+
+def test_first_scan_ever_keeps_deadlines_still_ahead():
+    check = up_check(NOW - timedelta(minutes=3))  # deadline NOW + 67 min
+    alerts.guard_outage(now=NOW)
+    check.refresh_from_db()
+    assert check.alert_after == NOW + timedelta(minutes=67)
+
+
 def test_gap_without_pings_pushes_deadlines_that_fell_inside_it(settings):
     settings.ALERT_OUTAGE_GRACE = 300
     alerts.guard_outage(now=NOW - timedelta(minutes=30))
@@ -818,6 +835,7 @@ def test_fail_ping_reaches_the_channel_in_one_tick(
 
 
 def test_alerts_command_once_runs_one_pass(test_kinds, capsys):
+    alerts.guard_outage(now=timezone.now() - timedelta(seconds=1))  # loop was running
     up_check(timezone.now() - timedelta(hours=2))
     call_command("alerts", "--once")
     assert "1 flips" in capsys.readouterr().out

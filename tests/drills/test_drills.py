@@ -6,7 +6,7 @@ used for scratch databases.
 
 import pytest
 
-from bench.drills import postgres_restart, redis_restart, worker_killed
+from bench.drills import outage_guard, postgres_restart, redis_restart, worker_killed
 
 pytestmark = pytest.mark.slow
 
@@ -25,4 +25,11 @@ def test_redis_restart_keeps_pings_and_delivers_every_alert():
 @pytest.mark.postgres
 def test_killed_worker_alerts_are_delivered_by_the_next_worker():
     verdict = worker_killed.run(checks=4, delay=2)
+    assert verdict.passed, verdict.report()
+
+
+def test_database_outage_declares_no_pinged_check_down():
+    verdict = outage_guard.run(
+        outage=6, timeout=3, grace=2, outage_grace=5, settle=6, before=1
+    )
     assert verdict.passed, verdict.report()
