@@ -178,11 +178,24 @@ class Service:
 
     def start(self, role: str, name: str | None = None) -> None:
         name = name or role
+        self._spawn(role, name)
+        self._wait_ready(role, name)
+
+    def start_all(self, *roles: str) -> None:
+        """Start several roles at once (their start-ups overlap), then wait for each."""
+        for role in roles:
+            self._spawn(role, role)
+        for role in roles:
+            self._wait_ready(role, role)
+
+    def _spawn(self, role: str, name: str) -> None:
         log = (self.workdir / f"{name}.log").open("ab")
         self.logs[name] = log
         self.procs[name] = subprocess.Popen(
             [ENTRYPOINT, role], env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
+
+    def _wait_ready(self, role: str, name: str) -> None:
         if role == "web":
             wait_for(lambda: http_status(f"{self.base}/health/", 1) != 0, 60, "web")
         if role == "worker":

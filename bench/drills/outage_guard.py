@@ -24,6 +24,7 @@ import psycopg2
 from bench.drills.common import PingStream, Receiver, Service, Verdict, query
 from bench.processes import OwnPostgres, OwnRedis, http_status, wait_for
 
+
 def run(
     *,
     outage: float = 10.0,
@@ -56,10 +57,9 @@ def run(
     )
     try:
         service.migrate()
-        codes = service.create_checks(receiver.url, pinged, timeout, grace, "cron")
-        (control,) = service.create_checks(receiver.url, 1, timeout, grace, "silent")
-        for role in ("web", "worker", "beat"):
-            service.start(role)
+        codes = service.create_checks(receiver.url, pinged + 1, timeout, grace, "cron")
+        control = codes.pop()  # pinged once, then silent
+        service.start_all("web", "worker", "beat")
         control_ping = http_status(f"{service.base}/ping/{control}", timeout=30)
         verdict.expect(control_ping == 200, f"control ping answered {control_ping}")
         stream = PingStream(service.base, codes, threads=pinged, pause=1.0)

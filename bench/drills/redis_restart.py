@@ -61,8 +61,7 @@ def run(
         service.migrate()
         down_codes = service.create_checks(receiver.url, falling, 2, 1, prefix="falls")
         up_codes = service.create_checks(receiver.url, steady, 3600, 3600, prefix="up")
-        for role in ("web", "worker", "beat"):
-            service.start(role)
+        service.start_all("web", "worker", "beat")
         first = [
             http_status(f"{service.base}/ping/{code}", timeout=30)
             for code in down_codes

@@ -53,8 +53,7 @@ def run(
     try:
         service.migrate()
         codes = service.create_checks(receiver.url, checks, 1, 1, prefix="killed")
-        for role in ("web", "worker", "beat"):
-            service.start(role)
+        service.start_all("web", "worker", "beat")
         first = [http_status(f"{service.base}/ping/{c}", timeout=30) for c in codes]
         verdict.expect(set(first) == {200}, f"first pings answered {first}")
         wait_for(lambda: receiver.arrived >= 1, 60, "first delivery")

@@ -30,6 +30,6 @@ def test_killed_worker_alerts_are_delivered_by_the_next_worker():
 
 def test_database_outage_declares_no_pinged_check_down():
     verdict = outage_guard.run(
-        outage=6, timeout=3, grace=2, outage_grace=5, settle=6, before=1
+        outage=5, timeout=2, grace=2, outage_grace=4, settle=2, before=1
     )
     assert verdict.passed, verdict.report()
