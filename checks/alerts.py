@@ -13,10 +13,12 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypedDict, cast
 from zoneinfo import ZoneInfo
 
+from celery import schedules as celery_schedules
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import close_old_connections, connections, transaction
@@ -47,6 +49,7 @@ from integrations.message import for_delivery, pending_for_delivery
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from celery import Task
     from kombu.transport.virtual import Channel as VirtualChannel
 
 log = logging.getLogger(__name__)
@@ -702,26 +705,86 @@ def _count_down(rows: list[ReportRow]) -> int:
 # --- the embedded loop (no Redis: `manage.py serve` / `manage.py alerts`) ------------
 
 
+@dataclass
+class Job:
+    """One entry of beat's schedule, to be called in-process."""
+
+    name: str
+    task: Task[..., object]
+    every: celery_schedules.BaseSchedule
+    args: tuple[object, ...] = ()
+    kwargs: dict[str, object] = field(default_factory=dict)
+
+
+def beat_jobs(*, scan_every: float | None = None) -> dict[str, list[Job]]:
+    """Beat's schedule by queue: CELERY_BEAT_SCHEDULE and the AWS entries that
+    hcserver/celery.py adds. `scan_every` overrides the scan's period."""
+    from hcserver.celery import app
+
+    app.loader.import_default_modules()  # registers the tasks (autodiscovery)
+    queues: dict[str, list[Job]] = defaultdict(list)
+    for name, entry in app.conf.beat_schedule.items():
+        every = entry["schedule"]
+        if entry["task"] == "checks.scan" and scan_every:
+            every = scan_every
+        if not isinstance(every, celery_schedules.BaseSchedule):
+            # Seconds or a timedelta, read the way beat reads them.
+            period = every if isinstance(every, timedelta) else timedelta(seconds=every)
+            every = celery_schedules.schedule(period, app=app)
+        options = entry.get("options") or {}
+        queue = app.amqp.router.route(dict(options), entry["task"])["queue"].name
+        queues[queue].append(
+            Job(
+                name=name,
+                task=app.tasks[entry["task"]],
+                every=every,
+                args=tuple(entry.get("args") or ()),
+                kwargs=dict(entry.get("kwargs") or {}),
+            )
+        )
+    return dict(queues)
+
+
 def run_loop(*, stop: threading.Event, interval: float | None = None) -> None:
-    """Scan, deliver, requeue, remind and report until `stop` is set."""
+    """Run beat's schedule in-process until `stop` is set; `interval`: scan period.
+
+    The same entries, tasks and periods as production's beat, each task called
+    directly when due (without a broker, the deliveries they queue run eagerly
+    in the same thread). One thread per queue, like workers consuming separate
+    queues: a slow AWS poll never holds up the scan. Every entry also runs once
+    at start: no beat file remembers when it last ran, and a laptop's process
+    may not live an hour.
+    """
     interval = interval or settings.ALERT_SCAN_INTERVAL
-    periodic = [
-        (settings.ALERT_REQUEUE_INTERVAL, lambda: requeue()),
-        (60.0, lambda: send_reminders()),
-        (300.0, lambda: send_reports()),
+    threads = [
+        threading.Thread(
+            target=_run_jobs, args=(jobs, stop, interval), name=f"alerts-{queue}"
+        )
+        for queue, jobs in beat_jobs(scan_every=interval).items()
     ]
-    last_run = [0.0] * len(periodic)
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def _run_jobs(jobs: list[Job], stop: threading.Event, pace: float) -> None:
+    last_run: dict[str, datetime] = {}
     while not stop.is_set():
-        try:
-            tick()
-            for i, (every, job) in enumerate(periodic):
-                if time.monotonic() - last_run[i] >= every:
-                    job()
-                    last_run[i] = time.monotonic()
-        except Exception:
-            # E.g. the database restarting: keep the loop alive and try again.
-            log.exception("alert loop iteration failed; retrying")
-        finally:
-            close_old_connections()
-        stop.wait(interval)
+        for job in jobs:
+            last = last_run.get(job.name)
+            if stop.is_set() or (last is not None and not job.every.is_due(last)[0]):
+                continue
+            started = job.every.now()
+            try:
+                job.task(*job.args, **job.kwargs)
+            except Exception:
+                # E.g. the database restarting: keep the loop alive; a failed job
+                # is tried again on the next round, not a whole period later.
+                log.exception("%s failed; retrying", job.name)
+            else:
+                last_run[job.name] = started
+            finally:
+                close_old_connections()
+        stop.wait(pace)
     connections.close_all()  # this thread's connections, before it ends
