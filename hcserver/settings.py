@@ -199,7 +199,7 @@ ALERT_REQUEUE_AFTER = env.float("ALERT_REQUEUE_AFTER", default=60.0)
 ALERT_SENDING_TIMEOUT = env.float("ALERT_SENDING_TIMEOUT", default=300.0)
 # Failed deliveries are retried with backoff (1 min doubling to 1 h) until this.
 ALERT_RETRY_HORIZON = env.float("ALERT_RETRY_HORIZON", default=6 * 3600.0)
-# A gap this long between scans, with no ping recorded meanwhile, is an outage...
+# A gap this long between scans (or no scan on record yet) is an outage...
 ALERT_OUTAGE_AFTER = env.float("ALERT_OUTAGE_AFTER", default=60.0)
 # ...and deadlines that fell inside it are pushed this far past the recovery.
 ALERT_OUTAGE_GRACE = env.float("ALERT_OUTAGE_GRACE", default=300.0)
@@ -208,6 +208,7 @@ ALERT_BATCH_SIZE = env.int("ALERT_BATCH_SIZE", default=500)
 # At most this many of one channel's notifications are delivered by one task.
 ALERT_DELIVERY_BATCH = env.int("ALERT_DELIVERY_BATCH", default=50)
 # Each periodic task expires after its period: a backlog never piles up scans.
+# Without Redis, checks.alerts.run_loop runs these same entries in-process.
 CELERY_BEAT_SCHEDULE = {
     name: {"task": task, "schedule": every, "options": {"expires": every}}
     for name, task, every in [
