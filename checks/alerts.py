@@ -177,7 +177,9 @@ def scan_due(*, now: datetime, batch: int = 500) -> tuple[int, int]:
 
 def reminder_interval(check: Check) -> timedelta | None:
     """The check's repeat-alert interval, else its project's; None = no reminders."""
-    interval = check.reminder_interval or check.project.reminder_interval
+    interval = check.reminder_interval  # None: the project's; zero: off
+    if interval is None:
+        interval = check.project.reminder_interval
     return interval if interval and interval > timedelta(0) else None
 
 

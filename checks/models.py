@@ -221,7 +221,7 @@ class Check(models.Model):
     status = models.CharField(max_length=6, choices=STORED_STATUSES, default=Status.NEW)
     # A new check that receives no ping before this moment goes down (boot deadline).
     new_deadline = models.DateTimeField(null=True, blank=True)
-    # Repeat alerts while down; None = use the project's reminder_interval.
+    # Repeat alerts while down; None = the project's reminder_interval, zero = off.
     reminder_interval = models.DurationField(null=True, blank=True)
     next_reminder = models.DateTimeField(null=True, blank=True)
 

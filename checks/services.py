@@ -586,15 +586,22 @@ def update_ping_handling(
     with transaction.atomic():
         if not update_check(check=check, fields=fields):
             return False
-        if "reminder_interval" not in fields or check.status != Status.DOWN:
-            return True
-        interval = alerts.reminder_interval(check)
-        if interval is None:
-            check.next_reminder = None
-        elif check.next_reminder is None or check.next_reminder > now + interval:
-            check.next_reminder = now + interval
-        Check.objects.filter(pk=check.pk).update(next_reminder=check.next_reminder)
+        if "reminder_interval" in fields:
+            reschedule_reminder(check=check, now=now)
     return True
+
+
+def reschedule_reminder(*, check: Check, now: datetime) -> None:
+    """After a reminder interval changed: a down check's next reminder follows it
+    (reminders are otherwise only scheduled when the check goes down)."""
+    if check.status != Status.DOWN:
+        return
+    interval = alerts.reminder_interval(check)
+    if interval is None:
+        check.next_reminder = None
+    elif check.next_reminder is None or check.next_reminder > now + interval:
+        check.next_reminder = now + interval
+    Check.objects.filter(pk=check.pk).update(next_reminder=check.next_reminder)
 
 
 def pause_check(*, check: Check, now: datetime) -> bool:

@@ -84,10 +84,18 @@ def check_schema(v: int) -> JSON:
         "schedule": {**STR, "description": "cron and OnCalendar checks only"},
         "tz": {**STR, "description": "cron and OnCalendar checks only"},
     }
+    additions: JSON = {
+        "reminder_interval": {
+            **INT,
+            "nullable": True,
+            "description": "hcserver: seconds between reminders while down; "
+            "0 = off for this check; null = the project's interval.",
+        }
+    }
     return {
         "type": "object",
-        "properties": {**common, **optional},
-        "required": list(common),
+        "properties": {**common, **optional, **additions},
+        "required": [*common, *additions],
     }
 
 

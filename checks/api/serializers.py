@@ -120,6 +120,32 @@ class Seconds(StrictField):
         return {"type": "integer", "minimum": 60, "maximum": MAX_SECONDS}
 
 
+class ReminderSeconds(Seconds):
+    """hcserver's per-check reminders: `null` = the project's interval, 0 = off,
+    else seconds like `timeout`. The one field where `null` means something."""
+
+    def run_validation(self, data: Any = empty) -> Any:
+        if data is None:
+            return None
+        return super().run_validation(data)
+
+    def to_internal_value(self, data: Any) -> timedelta:
+        if type(data) is int and data == 0:
+            return timedelta(0)
+        return super().to_internal_value(data)
+
+    def schema(self) -> dict[str, Any]:
+        return {
+            "type": "integer",
+            "nullable": True,
+            "minimum": 0,
+            "maximum": MAX_SECONDS,
+            "description": "Repeat the down alert every this many seconds (60 or "
+            "more) while down; 0 = never for this check; null = the project's "
+            "interval.",
+        }
+
+
 class Flag(StrictField):
     def to_internal_value(self, data: Any) -> bool:
         if not isinstance(data, bool):
@@ -176,6 +202,7 @@ class CheckSpecSerializer(serializers.Serializer):
     manual_resume = Flag()
     methods = Choice(choices=("", "POST"))
     name = Text(max_length=100)
+    reminder_interval = ReminderSeconds()
     schedule = ScheduleText(max_length=100)
     slug = Text(max_length=100, pattern=r"^[a-z0-9-_]*\Z")
     start_kw = Text(max_length=200)
@@ -201,7 +228,15 @@ class CheckSpecSerializer(serializers.Serializer):
             fields["name"] = data["name"]
             if v < 3:
                 fields["slug"] = slugify(data["name"])
-        for name in ("slug", "tags", "desc", "manual_resume", "methods", "grace"):
+        for name in (
+            "slug",
+            "tags",
+            "desc",
+            "manual_resume",
+            "methods",
+            "grace",
+            "reminder_interval",
+        ):
             if name in data:
                 fields[name] = data[name]
         if "schedule" in data:
@@ -282,6 +317,7 @@ class CheckRow:
     filter_default_fail: bool
     code: uuid.UUID
     badge_key: uuid.UUID
+    reminder_interval: timedelta | None
 
     @property
     def unique_key(self) -> str:
@@ -352,6 +388,11 @@ def check_dict(
     else:
         result["schedule"] = check.schedule
         result["tz"] = check.tz
+    # hcserver's addition, after upstream's fields: None = the project's interval.
+    reminder = check.reminder_interval
+    result["reminder_interval"] = (
+        None if reminder is None else int(reminder.total_seconds())
+    )
     return result
 
 

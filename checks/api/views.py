@@ -63,6 +63,8 @@ def _apply(
     """Save changes to an existing check; 404 (empty) if it was deleted meanwhile."""
     if not services.update_check(check=check, fields=fields):
         raise ApiError(404)
+    if "reminder_interval" in fields:
+        services.reschedule_reminder(check=check, now=timezone.now())
     if channels is not None:
         services.set_check_channels(check=check, channels=channels)
 

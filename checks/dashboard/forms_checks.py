@@ -139,9 +139,11 @@ class AddCheckForm(forms.Form):
 
 
 METHOD_CHOICES = [("", "Any method (GET, HEAD, POST, …)"), ("POST", "POST only")]
-# Seconds; "" keeps the project's interval (Check.reminder_interval = None).
+# Seconds; "" keeps the project's interval (Check.reminder_interval = None), "0"
+# turns reminders off for this check whatever the project's interval.
 REMINDER_CHOICES = [
     ("", "Project default"),
+    ("0", "Off"),
     ("3600", "Every hour"),
     ("21600", "Every 6 hours"),
     ("86400", "Every day"),
@@ -219,7 +221,7 @@ class PingHandlingForm(forms.Form):
 
     def clean_reminder_interval(self) -> timedelta | None:
         value = self.cleaned_data["reminder_interval"]
-        return timedelta(seconds=int(value)) if value else None
+        return None if value == "" else timedelta(seconds=int(value))
 
     @staticmethod
     def initial_for(check: Check) -> dict[str, Any]:
@@ -227,7 +229,9 @@ class PingHandlingForm(forms.Form):
         interval = check.reminder_interval
         return {
             **{name: getattr(check, name) for name in PING_HANDLING_FIELDS},
-            "reminder_interval": str(int(interval.total_seconds())) if interval else "",
+            "reminder_interval": ""
+            if interval is None
+            else str(int(interval.total_seconds())),
         }
 
 

@@ -25,9 +25,12 @@ RW_ORDER = [
 # --- check JSON ---------------------------------------------------------------------
 
 
-def test_check_json_has_upstreams_fields_in_order(api, project):
+def test_check_json_has_upstreams_fields_in_order_then_hcservers(api, project):
     check = CheckFactory(project=project)
-    assert list(api.get(f"checks/{check.code}").json()) == RW_ORDER
+    assert list(api.get(f"checks/{check.code}").json()) == [
+        *RW_ORDER,
+        "reminder_interval",
+    ]
 
 
 def test_read_only_json_swaps_urls_for_unique_key(ro_api, project):
@@ -432,3 +435,52 @@ def test_delete_answers_with_the_deleted_check_and_no_channels(api, project):
         str(check.code),
         "",
     )
+
+
+# --- reminders (hcserver addition) ----------------------------------------------------
+
+
+def test_reminder_interval_null_uses_the_project_default(api, project):
+    check = CheckFactory(project=project, reminder_interval=timedelta(hours=1))
+    data = api.post(f"checks/{check.code}", {"reminder_interval": None}).json()
+    check.refresh_from_db()
+    assert (data["reminder_interval"], check.reminder_interval) == (None, None)
+
+
+def test_reminder_interval_zero_turns_reminders_off_for_the_check(api, project):
+    data = api.post("checks/", {"reminder_interval": 0}).json()
+    assert data["reminder_interval"] == 0
+    assert Check.objects.get().reminder_interval == timedelta(0)
+
+
+def test_reminder_interval_in_seconds_is_stored(api, project):
+    data = api.post("checks/", {"reminder_interval": 3600}).json()
+    assert data["reminder_interval"] == 3600
+    assert Check.objects.get().reminder_interval == timedelta(hours=1)
+
+
+def test_check_list_shows_the_reminder_interval(api, project):
+    CheckFactory(project=project, reminder_interval=timedelta(0))
+    (data,) = api.get("checks/").json()["checks"]
+    assert data["reminder_interval"] == 0
+
+
+def test_reminders_off_cancel_the_next_reminder_of_a_down_check(api, project):
+    project.reminder_interval = timedelta(hours=1)
+    project.save()
+    check = CheckFactory(
+        project=project,
+        status=Status.DOWN,
+        next_reminder=timezone.now() + timedelta(minutes=30),
+    )
+    api.post(f"checks/{check.code}", {"reminder_interval": 0})
+    check.refresh_from_db()
+    assert check.next_reminder is None
+
+
+def test_new_reminder_interval_schedules_a_down_checks_next_reminder(api, project):
+    check = CheckFactory(project=project, status=Status.DOWN)
+    api.post(f"checks/{check.code}", {"reminder_interval": 3600})
+    check.refresh_from_db()
+    assert check.next_reminder is not None
+    assert check.next_reminder <= timezone.now() + timedelta(hours=1)

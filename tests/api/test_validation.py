@@ -61,6 +61,11 @@ ERRORS = [
     ({"unique": "name"}, "unique is not an array"),
     ({"unique": ["status"]}, "an item in 'unique' has unexpected value"),
     ({"unique": [1]}, "an item in 'unique' has unexpected value"),
+    ({"reminder_interval": 30}, "reminder_interval is too small"),
+    ({"reminder_interval": 31536001}, "reminder_interval is too large"),
+    ({"reminder_interval": "3600"}, "reminder_interval is not a number"),
+    ({"reminder_interval": False}, "reminder_interval is not a number"),
+    ({"reminder_interval": 0.0}, "reminder_interval is not a number"),
     ({"name": "nul\x00"}, "name contains characters that cannot be stored"),
     ({"desc": "\ud800"}, "desc contains characters that cannot be stored"),
 ]

@@ -684,6 +684,26 @@ def test_check_reminder_interval_overrides_the_project(test_kinds):
     assert check.next_reminder == NOW + timedelta(minutes=10)
 
 
+def test_check_reminders_off_override_the_projects_interval(test_kinds):
+    check = CheckFactory(status=Status.DOWN, reminder_interval=timedelta(0))
+    check.project.reminder_interval = timedelta(hours=1)
+    check.project.save()
+    down_flip(check)
+    alerts.fan_out(now=NOW)
+    check.refresh_from_db()
+    assert check.next_reminder is None
+
+
+def test_reminder_already_due_is_not_sent_once_the_check_turns_them_off(test_kinds):
+    check = CheckFactory(
+        status=Status.DOWN, reminder_interval=timedelta(0), next_reminder=NOW
+    )
+    check.project.reminder_interval = timedelta(hours=1)
+    check.project.save()
+    ChannelFactory(project=check.project, kind="record").checks.add(check)
+    assert alerts.send_reminders(now=NOW) == 0
+
+
 def test_up_flip_cancels_the_reminder(test_kinds):
     check = CheckFactory(status=Status.UP, next_reminder=NOW)
     Flip.objects.create(

@@ -61,6 +61,7 @@ def _settings(check):
         ({"manual_resume": "on"}, "manual_resume", True),
         ({"reminder_interval": "3600"}, "reminder_interval", timedelta(hours=1)),
         ({"reminder_interval": "86400"}, "reminder_interval", timedelta(days=1)),
+        ({"reminder_interval": "0"}, "reminder_interval", timedelta(0)),
     ],
 )
 def test_form_saves_each_field(client, team, data, field, value):
@@ -210,6 +211,13 @@ def test_details_keeps_an_interval_set_elsewhere(client, team):
     assert '<option value="1800" selected>Every 30 minutes</option>' in body
 
 
+def test_details_shows_reminders_turned_off_for_the_check(client, team):
+    check = CheckFactory(project=team.project, reminder_interval=timedelta(0))
+    client.force_login(team.member)
+    body = client.get(f"/checks/{check.code}/details/").content.decode()
+    assert '<option value="0" selected>Off</option>' in body
+
+
 def test_read_only_member_sees_settings_without_save_button(client, team):
     check = CheckFactory(project=team.project, methods="POST")
     client.force_login(team.reader)
@@ -251,6 +259,19 @@ def test_turning_reminders_off_cancels_the_next_one(client, team):
         next_reminder=timezone.now() + timedelta(minutes=30),
     )
     _post(client, team.member, check, {"reminder_interval": ""})
+    check.refresh_from_db()
+    assert check.next_reminder is None
+
+
+def test_reminders_off_cancel_the_next_one_despite_the_project_default(client, team):
+    team.project.reminder_interval = timedelta(hours=1)
+    team.project.save()
+    check = CheckFactory(
+        project=team.project,
+        status=Status.DOWN,
+        next_reminder=timezone.now() + timedelta(minutes=30),
+    )
+    _post(client, team.member, check, {"reminder_interval": "0"})
     check.refresh_from_db()
     assert check.next_reminder is None
 
