@@ -1,8 +1,8 @@
 """`manage.py serve`: the embedded default, web server on one port.
 
-Without REDIS_URL the alert loop (checks.alerts.run_loop, the same functions the
-Celery tasks call) runs in a background thread of this process. With REDIS_URL
-set, run `celery -A hcserver worker` and `celery -A hcserver beat` instead.
+Without REDIS_URL the alert loop (checks.alerts.run_loop: beat's schedule, the same
+Celery tasks called in-process) runs in background threads of this process. With
+REDIS_URL set, run `celery -A hcserver worker` and `celery -A hcserver beat` instead.
 """
 
 import threading
