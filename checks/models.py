@@ -332,6 +332,29 @@ class Channel(models.Model):
         return self.name or f"{self.kind} {self.code}"
 
 
+class EmailVerification(models.Model):
+    """An address of an email channel that has not yet confirmed it wants the alerts.
+
+    Only waiting addresses have a row (the click deletes it), so channels that
+    existed before verification, and their creators' own addresses, have none.
+    """
+
+    channel = models.ForeignKey(Channel, models.CASCADE, related_name="unverified")
+    address = models.EmailField(max_length=254)
+    # When the last verification link was emailed; None = refused (too many).
+    sent = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "address"], name="email_verification_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address} on channel {self.channel_id}: not verified"
+
+
 class DeliveryState(models.TextChoices):
     PENDING = "pending"
     SENDING = "sending"

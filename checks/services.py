@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import (
     DatabaseError,
     IntegrityError,
@@ -44,6 +45,7 @@ from checks.models import (
     key_digest,
     new_ping_key,
 )
+from integrations import email_links
 
 log = logging.getLogger(__name__)
 
@@ -750,24 +752,43 @@ def set_check_channels(*, check: Check, channels: list[Channel]) -> None:
 
 
 def create_channel(
-    *, project: Project, kind: str, name: str, config: dict[str, Any]
+    *,
+    project: Project,
+    kind: str,
+    name: str,
+    config: dict[str, Any],
+    by: AbstractBaseUser | AnonymousUser | None = None,
 ) -> Channel:
-    """A new channel, attached to every existing check of the project (as upstream)."""
+    """A new channel, attached to every existing check of the project (as upstream).
+
+    `by`: the user adding it (None through the API); new email addresses other
+    than theirs are sent a verification link.
+    """
     with transaction.atomic():
         channel = Channel.objects.create(
             project=project, kind=kind, name=name, config=config
         )
         channel.checks.set(Check.objects.filter(project=project))
+        email_links.channel_saved(channel, by=by)
     return channel
 
 
-def update_channel(*, channel: Channel, name: str, config: dict[str, Any]) -> None:
+def update_channel(
+    *,
+    channel: Channel,
+    name: str,
+    config: dict[str, Any],
+    by: AbstractBaseUser | AnonymousUser | None = None,
+) -> None:
     """Save a channel's new name and config; a fixed config clears the old error."""
+    previous = channel.config
     channel.name = name
     channel.config = config
     channel.last_error = ""
     channel.disabled = False
-    channel.save(update_fields=["name", "config", "last_error", "disabled"])
+    with transaction.atomic():
+        channel.save(update_fields=["name", "config", "last_error", "disabled"])
+        email_links.channel_saved(channel, by=by, previous=previous)
 
 
 # --- housekeeping (periodic prune) -------------------------------------------------

@@ -265,6 +265,8 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <hc@localhost>"
 )
+# A new email channel's address other than its creator's own must confirm by link.
+EMAIL_USE_VERIFICATION = env.bool("EMAIL_USE_VERIFICATION", default=True)
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 else:

@@ -9,6 +9,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from rest_framework import serializers
 
+from integrations import email_links
 from integrations.base import DeliveryError, UpDownConfig, UpDownKind
 from integrations.message import build_message
 
@@ -33,8 +34,16 @@ class Email(UpDownKind):
     config = EmailConfig
 
     def send(self, channel: Channel, notification: Notification) -> None:
-        """Send the alert to each address as its own message over one connection."""
+        """Send the alert to each address as its own message over one connection.
+
+        Addresses still waiting to confirm (integrations/email_links.py) are skipped;
+        with none confirmed the delivery fails for good: "Email not verified".
+        """
         config = self.load_config(channel)
+        waiting = set(email_links.unverified(channel))
+        recipients = [a for a in dict.fromkeys(config["to"]) if a not in waiting]
+        if not recipients:
+            raise DeliveryError(email_links.NOT_VERIFIED, permanent=True)
         message = build_message(notification)
         context = {"m": message}
         subject = message.title
@@ -42,7 +51,7 @@ class Email(UpDownKind):
         html = render_to_string("integrations/email/alert.html", context)
         try:
             with get_connection() as connection:
-                for address in dict.fromkeys(config["to"]):
+                for address in recipients:
                     mail = EmailMultiAlternatives(
                         subject, text, to=[address], connection=connection
                     )

@@ -19,7 +19,7 @@ from checks import alerts, services
 from checks.api.base import ApiView
 from checks.api.errors import ApiError, validation_error
 from checks.models import Channel
-from integrations import registry
+from integrations import email_links, registry
 from integrations.base import first_error
 
 NAME_LIMIT = 100
@@ -32,8 +32,13 @@ def channel_dict(channel: Channel) -> dict[str, Any]:
 def channel_detail(channel: Channel) -> dict[str, Any]:
     """The v3 representation of one channel (hcserver addition)."""
     last_notify = channel.last_notify
+    verification: dict[str, Any] = {}
+    if channel.kind == "email":
+        waiting = email_links.unverified(channel)
+        verification = {"email_verified": not waiting, "unverified": waiting}
     return {
         **channel_dict(channel),
+        **verification,
         "config": channel.config,
         "disabled": channel.disabled,
         "last_notify": last_notify.replace(microsecond=0).isoformat()

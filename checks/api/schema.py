@@ -146,6 +146,16 @@ CHANNEL_DETAIL: JSON = {
         "last_notify": NULLABLE_DATETIME,
         "last_error": {**STR, "description": "The last delivery problem, or empty."},
         "checks": {"type": "array", "items": {"type": "string", "format": "uuid"}},
+        "email_verified": {
+            **BOOL,
+            "description": "Email channels only: every address has confirmed.",
+        },
+        "unverified": {
+            "type": "array",
+            "items": STR,
+            "description": "Email channels only: addresses still to confirm "
+            "(they were emailed a link and get no alerts until they use it).",
+        },
     },
     "required": [*CHANNEL["required"], "config", "disabled", "last_notify"],
 }

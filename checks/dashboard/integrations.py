@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
@@ -16,7 +17,7 @@ from checks import alerts, services
 from checks.dashboard import config_form
 from checks.dashboard.access import Access, project_access
 from checks.models import Channel, DeliveryState
-from integrations import registry
+from integrations import email_links, registry
 from integrations.base import ChannelKind
 
 NAME_LIMIT = 100
@@ -54,12 +55,13 @@ def integrations_list(request: HttpRequest, code: UUID) -> HttpResponse:
     channels = (
         Channel.objects.filter(project=access.project)
         .annotate(n_checks=Count("checks"))
+        .prefetch_related("unverified")
         .order_by("created", "id")
     )
     context = {
         "project": access.project,
         "access": access,
-        "channels": [(c, _label(c.kind)) for c in channels],
+        "channels": [(c, _label(c.kind), _waiting(c)) for c in channels],
         "kinds": registry.choices(),
     }
     return render(request, "integrations/list.html", context)
@@ -123,6 +125,23 @@ def _submitted(
     return fields
 
 
+def _waiting(channel: Channel) -> list[str]:
+    """The email addresses still to confirm, from the prefetched rows."""
+    if channel.kind != "email" or not settings.EMAIL_USE_VERIFICATION:
+        return []
+    return sorted(row.address for row in channel.unverified.all())
+
+
+def _tell_unverified(request: HttpRequest, channel: Channel) -> None:
+    waiting = email_links.unverified(channel)
+    if waiting:
+        messages.info(
+            request,
+            f"Waiting for {', '.join(waiting)} to confirm by the link emailed to "
+            "them: alerts go there once they do.",
+        )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def add_channel(request: HttpRequest, code: UUID, kind: str) -> HttpResponse:
@@ -152,8 +171,11 @@ def add_channel(request: HttpRequest, code: UUID, kind: str) -> HttpResponse:
             errors=errors,
             status=400,
         )
-    services.create_channel(project=access.project, kind=kind, name=name, config=config)
+    channel = services.create_channel(
+        project=access.project, kind=kind, name=name, config=config, by=request.user
+    )
     messages.success(request, f"{channel_kind.label} integration added.")
+    _tell_unverified(request, channel)
     return redirect("integrations-list", code=access.project.code)
 
 
@@ -185,8 +207,9 @@ def edit_channel(request: HttpRequest, code: UUID) -> HttpResponse:
             errors=errors,
             status=400,
         )
-    services.update_channel(channel=channel, name=name, config=config)
+    services.update_channel(channel=channel, name=name, config=config, by=request.user)
     messages.success(request, "Integration saved.")
+    _tell_unverified(request, channel)
     return redirect("integrations-list", code=access.project.code)
 
 
@@ -224,4 +247,22 @@ def remove_channel(request: HttpRequest, code: UUID) -> HttpResponse:
         return render(request, "integrations/remove.html", context)
     channel.delete()
     messages.success(request, f"Integration “{channel}” removed.")
+    return redirect("integrations-list", code=access.project.code)
+
+
+@login_required
+@require_POST
+def resend_verification(request: HttpRequest, code: UUID) -> HttpResponse:
+    """Email the verification links of the channel's waiting addresses again."""
+    channel, access = _channel_access(request, code, write=True)
+    outcome = email_links.resend(channel)
+    if not outcome:
+        messages.info(request, f"Every address of “{channel}” is confirmed.")
+    for sent in outcome:
+        if sent.error:
+            messages.error(
+                request, f"No verification email to {sent.address}: {sent.error}."
+            )
+        else:
+            messages.success(request, f"Verification email sent to {sent.address}.")
     return redirect("integrations-list", code=access.project.code)

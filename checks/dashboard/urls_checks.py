@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from checks.dashboard import badges, checks, integrations, metrics
+from checks.dashboard import badges, checks, integrations, links, metrics
 
 urlpatterns = [
     path("projects/<uuid:code>/checks/", checks.checks_list, name="checks-list"),
@@ -61,6 +61,17 @@ urlpatterns += [
         "integrations/<uuid:code>/remove/",
         integrations.remove_channel,
         name="integrations-remove",
+    ),
+    path(
+        "integrations/<uuid:code>/verify/resend/",
+        integrations.resend_verification,
+        name="integrations-resend-verification",
+    ),
+    # Opened from emails, without logging in: the signed token is the permission.
+    path(
+        "integrations/<uuid:code>/verify/<str:token>/",
+        links.verify_email,
+        name="integrations-verify",
     ),
 ]
 

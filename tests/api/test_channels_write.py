@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from checks.models import Channel, DeliveryState
+from integrations import email_links
 from tests.factories import ChannelFactory, CheckFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -156,3 +157,35 @@ def test_failed_test_alert_reports_the_error(api, project, http_receiver, settin
     data = api.post(f"channels/{channel.code}/test").json()
     assert data["state"] == DeliveryState.FAILED
     assert data["error"]
+
+
+# --- email channels: verification -------------------------------------------------
+
+EMAIL = {"to": ["ops@example.org"]}
+
+
+def test_created_email_channel_is_unverified(api, smtp_server):
+    response = api.post("channels/", {"kind": "email", "config": EMAIL})
+    body = response.json()
+    assert (body["email_verified"], body["unverified"]) == (False, ["ops@example.org"])
+
+
+def test_created_email_channel_sends_the_verification_link(
+    api, smtp_server, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post("channels/", {"kind": "email", "config": EMAIL})
+    [mail] = smtp_server.wait_for(1)
+    assert mail.rcpt_tos == ["ops@example.org"]
+    assert f"/integrations/{response.json()['id']}/verify/" in mail.text()
+
+
+def test_email_channel_shows_verified_once_the_link_was_used(api, smtp_server):
+    code = api.post("channels/", {"kind": "email", "config": EMAIL}).json()["id"]
+    email_links.verify(Channel.objects.get(code=code), "ops@example.org")
+    body = api.get(f"channels/{code}").json()
+    assert (body["email_verified"], body["unverified"]) == (True, [])
+
+
+def test_other_kinds_have_no_email_verified(api, webhook):
+    assert "email_verified" not in api.get(f"channels/{webhook.code}").json()

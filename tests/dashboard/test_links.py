@@ -1,0 +1,145 @@
+"""Pages opened from email links (checks/dashboard/links.py) and unverified channels
+on the integrations page."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from checks.models import EmailVerification
+from integrations import email_links
+from tests.factories import ChannelFactory
+
+pytestmark = pytest.mark.django_db
+
+BOSS = "boss@example.org"
+
+
+@pytest.fixture
+def waiting(team):
+    """An email channel of the team's project whose address has not confirmed."""
+    channel = ChannelFactory(project=team.project, kind="email", config={"to": [BOSS]})
+    EmailVerification.objects.create(channel=channel, address=BOSS)
+    return channel
+
+
+def _path(url: str) -> str:
+    return "/" + url.split("://", 1)[1].split("/", 1)[1]
+
+
+def _verify_path(channel, address=BOSS) -> str:
+    return _path(email_links.verify_url(channel, address))
+
+
+def test_verify_link_asks_before_confirming(client, waiting):
+    response = client.get(_verify_path(waiting))
+    assert response.status_code == 200
+    assert f"Get alerts at {BOSS}?" in response.content.decode()
+    assert email_links.unverified(waiting) == [BOSS]
+
+
+def test_verify_link_post_confirms_the_address(client, waiting):
+    response = client.post(_verify_path(waiting))
+    assert response.status_code == 200
+    assert f"{BOSS} now gets the alerts" in response.content.decode()
+    assert email_links.unverified(waiting) == []
+
+
+def test_verify_link_used_twice_says_nothing_to_confirm(client, waiting):
+    client.post(_verify_path(waiting))
+    response = client.post(_verify_path(waiting))
+    assert "Nothing to confirm" in response.content.decode()
+
+
+def test_verify_post_without_csrf_token_is_refused(waiting):
+    response = Client(enforce_csrf_checks=True).post(_verify_path(waiting))
+    assert response.status_code == 403
+    assert email_links.unverified(waiting) == [BOSS]
+
+
+def test_verify_link_with_an_altered_token_is_400(client, waiting):
+    path = _verify_path(waiting)
+    response = client.get(path[:-3] + "xx/")
+    assert response.status_code == 400
+
+
+def test_verify_link_made_for_another_channel_is_400(client, waiting, team):
+    other = ChannelFactory(project=team.project, kind="email", config={"to": [BOSS]})
+    token = _verify_path(other).rstrip("/").rsplit("/", 1)[1]
+    response = client.post(f"/integrations/{waiting.code}/verify/{token}/")
+    assert response.status_code == 400
+    assert email_links.unverified(waiting) == [BOSS]
+
+
+def test_list_shows_the_channel_unverified_with_its_address(client, team, waiting):
+    client.force_login(team.reader)
+    body = client.get(f"/projects/{team.project.code}/integrations/").content.decode()
+    assert "unverified" in body
+    assert f"Waiting to confirm: {BOSS}" in body
+
+
+def test_list_offers_to_resend_the_verification(client, team, waiting):
+    client.force_login(team.member)
+    body = client.get(f"/projects/{team.project.code}/integrations/").content.decode()
+    assert f"/integrations/{waiting.code}/verify/resend/" in body
+
+
+def test_list_shows_no_unverified_when_verification_is_off(
+    client, team, waiting, settings
+):
+    settings.EMAIL_USE_VERIFICATION = False
+    client.force_login(team.reader)
+    body = client.get(f"/projects/{team.project.code}/integrations/").content.decode()
+    assert "Waiting to confirm" not in body
+
+
+def test_resend_emails_the_link_again(client, team, waiting, smtp_server):
+    client.force_login(team.member)
+    response = client.post(f"/integrations/{waiting.code}/verify/resend/", follow=True)
+    assert f"Verification email sent to {BOSS}." in response.content.decode()
+    [mail] = smtp_server.wait_for(1)
+    assert _verify_path(waiting) in mail.text()
+
+
+def test_resend_is_not_for_readers(client, team, waiting, smtp_server):
+    client.force_login(team.reader)
+    response = client.post(f"/integrations/{waiting.code}/verify/resend/")
+    assert response.status_code == 403
+    assert smtp_server.messages == []
+
+
+def test_add_email_for_someone_else_says_it_waits_for_them(client, team, smtp_server):
+    client.force_login(team.member)
+    response = client.post(
+        f"/projects/{team.project.code}/integrations/add/email/",
+        {"cfg_to": BOSS, "cfg_up": "on", "cfg_down": "on"},
+        follow=True,
+    )
+    assert f"Waiting for {BOSS} to confirm" in response.content.decode()
+
+
+def test_add_email_for_own_address_is_verified_at_once(client, team, smtp_server):
+    client.force_login(team.member)
+    client.post(
+        f"/projects/{team.project.code}/integrations/add/email/",
+        {"cfg_to": team.member.email, "cfg_down": "on"},
+    )
+    assert not EmailVerification.objects.exists()
+    assert smtp_server.messages == []
+
+
+def test_emailed_link_starts_the_alerts(
+    client, team, smtp_server, django_capture_on_commit_callbacks
+):
+    client.force_login(team.member)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            f"/projects/{team.project.code}/integrations/add/email/",
+            {"cfg_to": BOSS, "cfg_down": "on"},
+        )
+    client.logout()
+    link = re.search(r"http\S+/verify/\S+/", smtp_server.wait_for(1)[0].text())[0]
+    path = _path(link)
+    client.get(path)
+    client.post(path)
+    assert not EmailVerification.objects.exists()
