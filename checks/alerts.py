@@ -42,7 +42,7 @@ from checks.models import (
     Reports,
     Status,
 )
-from integrations import registry
+from integrations import email_links, registry
 from integrations.base import DeliveryError
 from integrations.message import for_delivery, pending_for_delivery
 
@@ -688,10 +688,13 @@ def send_report(*, profile: Profile, now: datetime) -> bool:
         "site_root": settings.SITE_ROOT,
         "now": now,
     }
+    unsubscribe = email_links.reports_unsubscribe_url(user.pk)
+    context["unsubscribe_url"] = unsubscribe
     message = EmailMultiAlternatives(
         subject=f"{settings.SITE_NAME}: {profile.reports} report",
         body=render_to_string("emails/report.txt", context),
         to=[user.email],
+        headers=email_links.unsubscribe_headers(unsubscribe),
     )
     message.attach_alternative(
         render_to_string("emails/report.html", context), "text/html"

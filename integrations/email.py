@@ -36,6 +36,8 @@ class Email(UpDownKind):
     def send(self, channel: Channel, notification: Notification) -> None:
         """Send the alert to each address as its own message over one connection.
 
+        Each message has the address's one-click unsubscribe link (List-Unsubscribe).
+
         Addresses still waiting to confirm (integrations/email_links.py) are skipped;
         with none confirmed the delivery fails for good: "Email not verified".
         """
@@ -45,16 +47,21 @@ class Email(UpDownKind):
         if not recipients:
             raise DeliveryError(email_links.NOT_VERIFIED, permanent=True)
         message = build_message(notification)
-        context = {"m": message}
         subject = message.title
-        text = render_to_string("integrations/email/alert.txt", context)
-        html = render_to_string("integrations/email/alert.html", context)
         try:
             with get_connection() as connection:
                 for address in recipients:
+                    # Each address's own unsubscribe link, in the headers and body.
+                    url = email_links.unsubscribe_url(channel, address)
+                    context = {"m": message, "unsubscribe_url": url}
                     mail = EmailMultiAlternatives(
-                        subject, text, to=[address], connection=connection
+                        subject,
+                        render_to_string("integrations/email/alert.txt", context),
+                        to=[address],
+                        connection=connection,
+                        headers=email_links.unsubscribe_headers(url),
                     )
+                    html = render_to_string("integrations/email/alert.html", context)
                     mail.attach_alternative(html, "text/html")
                     mail.send()
         except smtplib.SMTPRecipientsRefused as e:

@@ -1,10 +1,14 @@
-"""Email channels' consent: verification of new addresses, and their signed links.
+"""Consent in emails: verifying new addresses, and one-click unsubscribe links.
 
 An address added to an email channel that is not the adding user's own account
 address must confirm before it gets alerts (`EMAIL_USE_VERIFICATION`): it is
 mailed a link, and until the link is used the address has an `EmailVerification`
 row, which deliveries skip. The link carries the address, signed with SECRET_KEY
 and salted with the channel; it works while the address waits on that channel.
+
+Every alert and report email carries `List-Unsubscribe` (RFC 2369) with a signed
+URL and `List-Unsubscribe-Post` (RFC 8058, one click): an alert's link takes the
+address off that channel, a report's turns the user's reports off.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from checks import ratelimit
-from checks.models import Channel, EmailVerification
+from checks.models import Channel, EmailVerification, Profile, Reports
 from integrations.base import RateLimit
 
 if TYPE_CHECKING:
@@ -33,6 +37,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 VERIFY_SALT = "hc.email-channel.verify"
+UNSUBSCRIBE_SALT = "hc.email-channel.unsubscribe"
+REPORTS_SALT = "hc.reports.unsubscribe"
+ONE_CLICK = "List-Unsubscribe=One-Click"
 NOT_VERIFIED = "Email not verified"
 # Verification emails per address, over every channel: adding an address again
 # and again (dashboard, API, "resend") cannot flood its mailbox.
@@ -176,3 +183,74 @@ def verify(channel: Channel, address: str) -> bool:
                 last_error=""
             )
     return bool(deleted)
+
+
+# --- unsubscribe ------------------------------------------------------------------
+
+
+def unsubscribe_url(channel: Channel, address: str) -> str:
+    token = sign_address(UNSUBSCRIBE_SALT, channel.code, address)
+    return f"{settings.SITE_ROOT}/integrations/{channel.code}/unsubscribe/{token}/"
+
+
+def unsubscribe_headers(url: str) -> dict[str, str]:
+    """The headers that let mail clients offer (one-click) unsubscribe."""
+    return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": ONE_CLICK}
+
+
+def unsubscribe(code: UUID, address: str) -> bool:
+    """Take the address off the email channel; False if it was not on it (any more).
+
+    The last address takes the channel with it: an email channel must name
+    someone, and a disabled one could be switched on again by an edit that sends
+    to the address without asking it again, while a new channel asks it first.
+    """
+    with transaction.atomic():
+        channel = (
+            Channel.objects.select_for_update().filter(code=code, kind="email").first()
+        )
+        if channel is None:
+            return False
+        current = addresses(channel.config)
+        if address not in current:
+            return False
+        EmailVerification.objects.filter(channel=channel, address=address).delete()
+        remaining = [a for a in current if a != address]
+        if remaining:
+            channel.config = {**channel.config, "to": remaining}
+            channel.save(update_fields=["config"])
+        else:
+            channel.delete()
+    log.info(
+        "an address unsubscribed from channel %s%s",
+        code,
+        "" if remaining else ", its last one: channel deleted",
+    )
+    return True
+
+
+def sign_user(user_id: int) -> str:
+    return signing.dumps(user_id, salt=REPORTS_SALT)
+
+
+def read_user(token: str) -> int | None:
+    """The user id a reports-unsubscribe token was made for; None if forged."""
+    try:
+        user_id = signing.loads(token, salt=REPORTS_SALT)
+    except signing.BadSignature:
+        return None
+    return user_id if isinstance(user_id, int) else None
+
+
+def reports_unsubscribe_url(user_id: int) -> str:
+    return f"{settings.SITE_ROOT}/accounts/unsubscribe_reports/{sign_user(user_id)}/"
+
+
+def unsubscribe_reports(user_id: int) -> bool:
+    """Turn the user's reports off; False if they were off already."""
+    changed = (
+        Profile.objects.filter(user_id=user_id)
+        .exclude(reports=Reports.OFF)
+        .update(reports=Reports.OFF, next_report_date=None)
+    )
+    return bool(changed)

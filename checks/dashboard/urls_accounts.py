@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from checks.dashboard import accounts, keys, projects
+from checks.dashboard import accounts, keys, links, projects
 
 P = "projects/<uuid:code>"
 
@@ -18,6 +18,8 @@ urlpatterns = [
     path("accounts/profile/email/", accounts.request_email_change),
     path("accounts/change_email/<str:token>/", accounts.change_email),
     path("accounts/close/", accounts.close_account),
+    # From report emails, without logging in: the signed token is the permission.
+    path("accounts/unsubscribe_reports/<str:token>/", links.unsubscribe_reports),
     path("projects/add/", projects.add_project),
     path(f"{P}/settings/", projects.project_settings),
     path(f"{P}/settings/name/", projects.rename_project),

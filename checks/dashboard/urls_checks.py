@@ -73,6 +73,11 @@ urlpatterns += [
         links.verify_email,
         name="integrations-verify",
     ),
+    path(
+        "integrations/<uuid:code>/unsubscribe/<str:token>/",
+        links.unsubscribe_alerts,
+        name="integrations-unsubscribe",
+    ),
 ]
 
 urlpatterns += [

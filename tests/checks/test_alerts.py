@@ -792,6 +792,17 @@ def test_due_report_is_emailed_with_each_checks_status(smtp_server):
     assert "nightly backup" in mail.html()
 
 
+def test_report_email_offers_one_click_unsubscribe(smtp_server, settings):
+    profile = ProfileFactory(reports=Reports.WEEKLY, next_report_date=NOW)
+    CheckFactory(project__owner=profile.user)
+    alerts.send_reports(now=NOW)
+    (mail,) = smtp_server.wait_for(1)
+    url = str(mail.message["List-Unsubscribe"]).strip().strip("<>")
+    assert url.startswith(f"{settings.SITE_ROOT}/accounts/unsubscribe_reports/")
+    assert mail.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert url in mail.text()
+
+
 def test_report_is_not_sent_twice(smtp_server):
     profile = ProfileFactory(reports=Reports.DAILY, next_report_date=NOW)
     CheckFactory(project__owner=profile.user)

@@ -5,10 +5,17 @@ import re
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
-from checks.models import EmailVerification
+from checks import alerts
+from checks.models import EmailVerification, Reports
 from integrations import email_links
-from tests.factories import ChannelFactory
+from tests.factories import (
+    ChannelFactory,
+    FlipFactory,
+    NotificationFactory,
+    ProfileFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -143,3 +150,138 @@ def test_emailed_link_starts_the_alerts(
     client.get(path)
     client.post(path)
     assert not EmailVerification.objects.exists()
+
+
+# --- unsubscribe ------------------------------------------------------------------
+
+ONE_CLICK = {"List-Unsubscribe": "One-Click"}
+
+
+@pytest.fixture
+def subscribed(team):
+    """An email channel with two addresses (both confirmed)."""
+    return ChannelFactory(
+        project=team.project, kind="email", config={"to": [BOSS, "ops@example.org"]}
+    )
+
+
+def _unsubscribe_path(channel, address=BOSS) -> str:
+    return _path(email_links.unsubscribe_url(channel, address))
+
+
+def _addresses(channel) -> list[str]:
+    channel.refresh_from_db()
+    return channel.config["to"]
+
+
+def test_unsubscribe_link_asks_before_unsubscribing(client, subscribed):
+    response = client.get(_unsubscribe_path(subscribed))
+    assert f"Stop alerts to {BOSS}?" in response.content.decode()
+    assert BOSS in _addresses(subscribed)
+
+
+def test_unsubscribe_confirmed_on_the_page_takes_the_address_off(subscribed):
+    client = Client(enforce_csrf_checks=True)
+    page = client.get(_unsubscribe_path(subscribed))
+    token = page.context["csrf_token"]
+    response = client.post(
+        _unsubscribe_path(subscribed), {"csrfmiddlewaretoken": str(token)}
+    )
+    assert "Unsubscribed" in response.content.decode()
+    assert _addresses(subscribed) == ["ops@example.org"]
+
+
+def test_unsubscribe_post_without_csrf_token_is_refused(subscribed):
+    response = Client(enforce_csrf_checks=True).post(_unsubscribe_path(subscribed))
+    assert response.status_code == 403
+    assert BOSS in _addresses(subscribed)
+
+
+def test_one_click_unsubscribe_needs_no_csrf_token(subscribed):
+    response = Client(enforce_csrf_checks=True).post(
+        _unsubscribe_path(subscribed), ONE_CLICK
+    )
+    assert response.status_code == 200
+    assert _addresses(subscribed) == ["ops@example.org"]
+
+
+def test_one_click_unsubscribe_with_an_altered_token_is_400(subscribed):
+    path = _unsubscribe_path(subscribed)
+    response = Client(enforce_csrf_checks=True).post(path[:-3] + "xx/", ONE_CLICK)
+    assert response.status_code == 400
+    assert BOSS in _addresses(subscribed)
+
+
+def test_verification_link_cannot_unsubscribe(client, subscribed):
+    token = _verify_path(subscribed).rstrip("/").rsplit("/", 1)[1]
+    path = f"/integrations/{subscribed.code}/unsubscribe/{token}/"
+    assert client.post(path, ONE_CLICK).status_code == 400
+
+
+def test_one_click_unsubscribe_twice_answers_200(client, subscribed):
+    client.post(_unsubscribe_path(subscribed), ONE_CLICK)
+    assert client.post(_unsubscribe_path(subscribed), ONE_CLICK).status_code == 200
+
+
+def test_unsubscribe_page_after_the_channel_is_gone_says_not_subscribed(client, team):
+    channel = ChannelFactory(project=team.project, kind="email", config={"to": [BOSS]})
+    path = _unsubscribe_path(channel)
+    client.post(path, ONE_CLICK)
+    assert "Not subscribed" in client.get(path).content.decode()
+
+
+def test_alert_emails_unsubscribe_header_works_in_one_click(
+    client, subscribed, smtp_server
+):
+    flip = FlipFactory(owner__project=subscribed.project)
+    notification = NotificationFactory(
+        flip=flip, channel=subscribed, next_attempt=timezone.now()
+    )
+    alerts.deliver(notification.pk)
+    mail = next(m for m in smtp_server.wait_for(2) if m.rcpt_tos == [BOSS])
+    url = str(mail.message["List-Unsubscribe"]).strip().strip("<>")
+    assert client.post(_path(url), ONE_CLICK).status_code == 200
+    assert _addresses(subscribed) == ["ops@example.org"]
+
+
+# --- reports ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def weekly(team):
+    return ProfileFactory(user=team.member, reports=Reports.WEEKLY)
+
+
+def _reports_path(profile) -> str:
+    return _path(email_links.reports_unsubscribe_url(profile.user_id))
+
+
+def _reports(profile) -> str:
+    profile.refresh_from_db()
+    return profile.reports
+
+
+def test_reports_unsubscribe_link_asks_first(client, weekly):
+    response = client.get(_reports_path(weekly))
+    assert "Stop your weekly reports?" in response.content.decode()
+    assert _reports(weekly) == Reports.WEEKLY
+
+
+def test_reports_one_click_unsubscribe_turns_them_off(weekly):
+    response = Client(enforce_csrf_checks=True).post(_reports_path(weekly), ONE_CLICK)
+    assert response.status_code == 200
+    assert _reports(weekly) == Reports.OFF
+
+
+def test_reports_unsubscribe_post_without_csrf_token_is_refused(weekly):
+    response = Client(enforce_csrf_checks=True).post(_reports_path(weekly))
+    assert response.status_code == 403
+    assert _reports(weekly) == Reports.WEEKLY
+
+
+def test_reports_unsubscribe_with_a_forged_token_is_400(client, weekly):
+    response = client.post(
+        f"/accounts/unsubscribe_reports/{weekly.user_id}/", ONE_CLICK
+    )
+    assert response.status_code == 400
+    assert _reports(weekly) == Reports.WEEKLY

@@ -30,6 +30,25 @@ def test_down_alert_sends_one_message_per_address(smtp_server):
     assert [m.subject for m in mails] == ["DOWN | backup", "DOWN | backup"]
 
 
+def test_alert_offers_one_click_unsubscribe(smtp_server, settings):
+    notification = _notification({"to": ["a@example.org"]})
+    Email().send(notification.channel, notification)
+    [mail] = smtp_server.wait_for(1)
+    url = str(mail.message["List-Unsubscribe"]).strip().strip("<>")
+    code = notification.channel.code
+    assert url.startswith(f"{settings.SITE_ROOT}/integrations/{code}/unsubscribe/")
+    assert mail.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert url in mail.text()
+    assert f'href="{url}"' in mail.html()
+
+
+def test_each_address_gets_its_own_unsubscribe_link(smtp_server):
+    notification = _notification({"to": ["a@example.org", "b@example.org"]})
+    Email().send(notification.channel, notification)
+    a, b = smtp_server.wait_for(2)
+    assert a.message["List-Unsubscribe"] != b.message["List-Unsubscribe"]
+
+
 def test_down_alert_has_text_and_html_bodies(smtp_server, settings):
     notification = _notification({"to": ["a@example.org"]})
     PingFactory(owner=notification.owner, body=b"disk full <oops>")

@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 import pytest
 
 from checks import alerts, services
-from checks.models import DeliveryState, EmailVerification
+from checks.models import Channel, DeliveryState, EmailVerification, Reports
 from integrations import email_links
 from tests.factories import (
     ChannelFactory,
     FlipFactory,
     NotificationFactory,
+    ProfileFactory,
     ProjectFactory,
     UserFactory,
 )
@@ -247,3 +248,54 @@ def test_verification_turned_off_later_delivers_to_waiting_addresses(
     channel = create([BOSS])
     settings.EMAIL_USE_VERIFICATION = False
     assert alerts.deliver(_alert(channel).pk, now=NOW) == DeliveryState.SENT
+
+
+# --- unsubscribe ------------------------------------------------------------------
+
+
+def test_unsubscribe_takes_the_address_off_the_channel():
+    channel = ChannelFactory(kind="email", config={"to": [ME, BOSS], "up": False})
+    assert email_links.unsubscribe(channel.code, BOSS)
+    channel.refresh_from_db()
+    assert channel.config == {"to": [ME], "up": False}
+
+
+def test_unsubscribe_of_the_last_address_deletes_the_channel():
+    channel = ChannelFactory(kind="email", config={"to": [BOSS]})
+    email_links.unsubscribe(channel.code, BOSS)
+    assert not Channel.objects.filter(pk=channel.pk).exists()
+
+
+def test_unsubscribe_forgets_that_the_address_waited():
+    channel = ChannelFactory(kind="email", config={"to": [ME, BOSS]})
+    EmailVerification.objects.create(channel=channel, address=BOSS)
+    email_links.unsubscribe(channel.code, BOSS)
+    assert not EmailVerification.objects.exists()
+
+
+def test_unsubscribe_of_an_address_not_on_the_channel_changes_nothing():
+    channel = ChannelFactory(kind="email", config={"to": [ME]})
+    assert not email_links.unsubscribe(channel.code, BOSS)
+    channel.refresh_from_db()
+    assert channel.config == {"to": [ME]}
+
+
+def test_unsubscribe_link_is_not_a_verification_link():
+    channel = ChannelFactory(kind="email", config={"to": [BOSS]})
+    token = email_links.unsubscribe_url(channel, BOSS).rstrip("/").rsplit("/", 1)[1]
+    assert (
+        email_links.read_address(email_links.VERIFY_SALT, channel.code, token) is None
+    )
+
+
+def test_unsubscribe_reports_turns_them_off():
+    profile = ProfileFactory(reports=Reports.WEEKLY, next_report_date=NOW)
+    assert email_links.unsubscribe_reports(profile.user_id)
+    profile.refresh_from_db()
+    assert (profile.reports, profile.next_report_date) == (Reports.OFF, None)
+
+
+def test_reports_token_names_its_user():
+    token = email_links.sign_user(42)
+    assert email_links.read_user(token) == 42
+    assert email_links.read_user(token + "x") is None
