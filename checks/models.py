@@ -341,7 +341,8 @@ class EmailVerification(models.Model):
 
     channel = models.ForeignKey(Channel, models.CASCADE, related_name="unverified")
     address = models.EmailField(max_length=254)
-    # When the last verification link was emailed; None = refused (too many).
+    # When the last verification link was emailed; None = none went out yet (too
+    # many lately, or the mail server failed: "Resend verification" tries again).
     sent = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -71,6 +71,11 @@ def test_address_of_someone_else_is_emailed_a_verification_link(create, smtp_ser
     assert f"/integrations/{channel.code}/verify/" in link_in(mail)
 
 
+def test_sending_the_link_records_when(create, smtp_server):
+    create([BOSS])
+    assert EmailVerification.objects.get().sent is not None
+
+
 def test_address_of_someone_else_waits_for_confirmation(create, smtp_server):
     channel = create([BOSS])
     assert email_links.unverified(channel) == [BOSS]
