@@ -117,6 +117,11 @@ def make_checks(project: Any, channel: Any, count: int, deadlines: list[float]) 
     return checks
 
 
+def load() -> str:
+    """The 1-minute load average, to print beside each figure."""
+    return f"load average {os.getloadavg()[0]:.1f}"
+
+
 def wait_arrivals(receiver: Receiver, paths: set[str], limit: float) -> None:
     deadline = time.monotonic() + limit
     while receiver.count(paths) < len(paths) and time.monotonic() < deadline:
@@ -233,7 +238,8 @@ def main() -> None:
             f"latency, deadline -> webhook, {len(latencies)}/{args.due} alerts among "
             f"{args.checks} checks: p50 {statistics.median(latencies):.2f} s, "
             f"p90 {percentile(latencies, 90):.2f} s, "
-            f"p99 {percentile(latencies, 99):.2f} s, max {max(latencies):.2f} s"
+            f"p99 {percentile(latencies, 99):.2f} s, max {max(latencies):.2f} s "
+            f"({load()})"
         )
 
         # 2. Burst: many checks down at the same moment.
@@ -249,7 +255,7 @@ def main() -> None:
             f"{last - moment:.1f} s after their deadline, {last - created:.1f} s "
             f"after the insert committed ({len(arrived) / (last - created):.0f} "
             f"alerts/s; the insert took {created - moment:.1f} s); first "
-            f"{min(arrived) - created:.1f} s after the commit"
+            f"{min(arrived) - created:.1f} s after the commit ({load()})"
         )
         print(
             f"receiver: {receiver.total} requests for {len(receiver.arrivals)} alerts"
