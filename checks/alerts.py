@@ -42,7 +42,7 @@ from checks.models import (
     Reports,
     Status,
 )
-from integrations import email_links, registry
+from integrations import email_links, http, registry
 from integrations.base import DeliveryError
 from integrations.message import for_delivery, pending_for_delivery
 
@@ -402,9 +402,10 @@ def deliver_all(notification_ids: list[int]) -> None:
     next chunk.
     """
     loaded = pending_for_delivery(notification_ids)
-    for pk in notification_ids:
-        if pk in loaded:
-            deliver(pk, loaded=loaded[pk])
+    with http.keep_alive():  # one connection to the channel's server
+        for pk in notification_ids:
+            if pk in loaded:
+                deliver(pk, loaded=loaded[pk])
 
 
 def _send(notification: Notification) -> tuple[str, bool]:

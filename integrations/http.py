@@ -12,9 +12,13 @@ from __future__ import annotations
 import ipaddress
 import json as jsonlib
 import socket
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
+from http.cookiejar import DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
@@ -186,10 +190,44 @@ def _session() -> requests.Session:
     # Environment proxies would connect for us and bypass the guard; .netrc
     # credentials must never leak to a user-supplied URL.
     session.trust_env = False
+    # Nothing a target answers is sent anywhere again, cookies included.
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
     session.verify = settings.OUTBOUND_CA_BUNDLE or True
     session.mount("http://", GuardedAdapter(max_retries=0))
     session.mount("https://", GuardedAdapter(max_retries=0))
     return session
+
+
+_shared = threading.local()
+
+
+@contextmanager
+def keep_alive() -> Iterator[None]:
+    """Requests made inside share one session: its connections are kept open.
+
+    A delivery batch sends to one channel, so one TCP (and TLS) connection serves
+    the batch instead of one per alert. The connections were opened through the
+    guard, to an address it allowed; the pool keys them by scheme, host and port.
+    """
+    if getattr(_shared, "session", None) is not None:
+        yield  # already inside one
+        return
+    _shared.session = _session()
+    try:
+        yield
+    finally:
+        session, _shared.session = _shared.session, None
+        session.close()
+
+
+@contextmanager
+def _session_for_request() -> Iterator[requests.Session]:
+    shared = getattr(_shared, "session", None)
+    if shared is not None:
+        yield shared
+    else:
+        with _session() as session:
+            yield session
 
 
 @dataclass
@@ -295,7 +333,7 @@ def request(
     for _hop in range(settings.OUTBOUND_MAX_REDIRECTS + 1):
         _check_url(url)
         try:
-            with _session() as session:
+            with _session_for_request() as session:
                 response = session.request(
                     method,
                     url,
