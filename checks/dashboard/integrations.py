@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from checks import alerts, services
 from checks.dashboard import config_form
 from checks.dashboard.access import Access, project_access
-from checks.models import Channel, DeliveryState
+from checks.models import Channel, DeliveryState, EmailVerification
 from integrations import email_links, registry
 from integrations.base import ChannelKind
 
@@ -125,11 +125,11 @@ def _submitted(
     return fields
 
 
-def _waiting(channel: Channel) -> list[str]:
+def _waiting(channel: Channel) -> list[EmailVerification]:
     """The email addresses still to confirm, from the prefetched rows."""
     if channel.kind != "email" or not settings.EMAIL_USE_VERIFICATION:
         return []
-    return sorted(row.address for row in channel.unverified.all())
+    return sorted(channel.unverified.all(), key=lambda row: row.address)
 
 
 def _tell_unverified(request: HttpRequest, channel: Channel) -> None:

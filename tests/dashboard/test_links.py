@@ -2,6 +2,7 @@
 on the integrations page."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -82,7 +83,15 @@ def test_list_shows_the_channel_unverified_with_its_address(client, team, waitin
     client.force_login(team.reader)
     body = client.get(f"/projects/{team.project.code}/integrations/").content.decode()
     assert "unverified" in body
-    assert f"Waiting to confirm: {BOSS}" in body
+    assert f"{BOSS} (no link sent yet)" in body
+
+
+def test_list_says_when_the_link_was_sent(client, team, waiting):
+    EmailVerification.objects.update(sent=timezone.now() - timedelta(minutes=5))
+    client.force_login(team.reader)
+    body = client.get(f"/projects/{team.project.code}/integrations/").content.decode()
+    assert "link sent" in body
+    assert "5 minutes ago" in body
 
 
 def test_list_offers_to_resend_the_verification(client, team, waiting):
