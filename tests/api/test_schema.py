@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
@@ -47,4 +49,6 @@ def test_schema_documents_the_api_key_header(client):
 def test_docs_page_uses_local_static_files(client):
     html = client.get("/api/v3/docs/").content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
-    assert "cdn" not in html.lower()
+    # Every script, style and image comes from this server (no CDN); a substring
+    # test would trip over the page's random CSRF token.
+    assert not re.findall(r"""(?:src|href)=["'](?:https?:)?//""", html)
