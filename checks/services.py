@@ -357,18 +357,16 @@ def _ping_in_two_round_trips(
         connection.close()
         rows = _begin_and_lock(lock, params)
     with connection.cursor() as cursor:
+        if len(rows) != 1:
+            cursor.execute("ROLLBACK")
+            if rows:
+                raise AmbiguousSlug(params[-1])
+            return None
         try:
-            if len(rows) != 1:
-                cursor.execute("ROLLBACK")
-                if rows:
-                    raise AmbiguousSlug(params[-1])
-                return None
             check = _check_from_row(rows[0])
             flip, saved = _prepare(check, ping, now)
             writes, values = _writes(check, flip, saved)
             cursor.execute(f"{writes[0]}; COMMIT", values[0])
-        except AmbiguousSlug:
-            raise
         except BaseException:
             _rollback(cursor)
             raise
