@@ -70,18 +70,6 @@ def reserve(key: str, limit: RateLimit, *, now: datetime) -> datetime:
     return slot
 
 
-def allow(key: str, limit: RateLimit, *, now: datetime) -> bool:
-    """Take a token if one is free now; False (and nothing taken) if not."""
-    interval = limit.period / limit.count
-    with transaction.atomic():
-        bucket = _locked_bucket(key, now)
-        if bucket.full_at + interval - limit.period > now:
-            return False
-        bucket.full_at = max(bucket.full_at, now) + interval
-        bucket.save(update_fields=["full_at"])
-    return True
-
-
 def prune(*, now: datetime) -> int:
     """Delete buckets idle for a day (a full bucket is the same as none)."""
     deleted, _ = TokenBucket.objects.filter(full_at__lt=now - IDLE).delete()

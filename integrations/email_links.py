@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -27,9 +27,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from checks import ratelimit
+from checks.dashboard import ratelimit
 from checks.models import Channel, EmailVerification, Profile, Reports
-from integrations.base import RateLimit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -43,7 +42,7 @@ ONE_CLICK = "List-Unsubscribe=One-Click"
 NOT_VERIFIED = "Email not verified"
 # Verification emails per address, over every channel: adding an address again
 # and again (dashboard, API, "resend") cannot flood its mailbox.
-VERIFY_LIMIT = RateLimit(5, timedelta(days=1), "address")
+VERIFY_LIMIT = 5  # verification emails per address a day
 
 
 def _salt(base: str, code: UUID) -> str:
@@ -138,8 +137,12 @@ def send_verifications(
     now = now or timezone.now()
     outcome = []
     for row in EmailVerification.objects.filter(channel=channel, address__in=to):
-        key = ratelimit.bucket_key("verify-email", row.address.lower())
-        if not ratelimit.allow(key, VERIFY_LIMIT, now=now):
+        if not ratelimit.allow(
+            scope="verify-email",
+            key=ratelimit.normalize_email(row.address),
+            limit=VERIFY_LIMIT,
+            window=ratelimit.DAY,
+        ):
             log.info("verification email for channel %s: too many", channel.pk)
             outcome.append(Sent(row.address, "too many verification emails lately"))
             continue

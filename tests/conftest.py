@@ -1,6 +1,7 @@
 """Shared fixtures. Postgres/Redis-only tests skip with a reason when not configured."""
 
 import os
+import uuid
 
 import pytest
 from django.conf import settings
@@ -87,6 +88,20 @@ def _celery_eager(request):
     app.conf.task_always_eager = "workers" not in request.keywords
     yield
     app.conf.task_always_eager = old
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(request, settings):
+    """Each test gets its own empty cache: rate-limit counters (logins, API keys,
+    verification emails) never carry over. Redis-marked tests use the configured
+    cache on purpose."""
+    if request.node.get_closest_marker("redis") is None:
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "LOCATION": f"test-{uuid.uuid4()}",
+            }
+        }
 
 
 @pytest.fixture

@@ -1,10 +1,8 @@
 """Dashboard fixtures: a project with an owner, a member, a reader; a stranger.
 
-Each test also gets its own empty cache (rate-limit counters). Fast password hashing
-for every test is in tests/conftest.py.
+Fast password hashing and an isolated cache for every test are in tests/conftest.py.
 """
 
-import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -21,18 +19,6 @@ class Team:
     member: User
     reader: User
     stranger: User
-
-
-@pytest.fixture(autouse=True)
-def _isolated_cache(request, settings):
-    # Redis-marked tests use the real configured cache on purpose.
-    if request.node.get_closest_marker("redis") is None:
-        settings.CACHES = {
-            "default": {
-                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                "LOCATION": f"test-{uuid.uuid4()}",
-            }
-        }
 
 
 @pytest.fixture
