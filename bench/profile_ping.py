@@ -1,4 +1,4 @@
-"""Time and profile the ping view in-process, without HTTP: where a ping's time goes.
+"""Time and profile pings in-process through hcserver.wsgi.application, without HTTP.
 
     DATABASE_URL=postgres://.../hc_deploy_bench .venv/bin/python -m bench.profile_ping \
         [--pings 2000] [--profile] [--sort tottime]
@@ -30,14 +30,15 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.core.handlers.wsgi import WSGIHandler
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from checks.models import Check
+    from hcserver.wsgi import application
 
     codes = list(Check.objects.values_list("code", flat=True)[:200])
-    app = WSGIHandler()
+    # The production entry point: ping URLs go through checks/ping_handler.py.
+    app = application
 
     def call(path: str) -> str:
         environ = {
