@@ -9,7 +9,8 @@ deploy/gunicorn.conf.py; WEB_CONCURRENCY / GUNICORN_THREADS from the environment
 client otherwise) for three scenarios: GET /ping/<uuid>, GET /ping/<key>/<slug> and POST
 /ping/<uuid> with a 10 kB body. Then pgbench runs the equivalent transaction (UPDATE the
 check RETURNING n_pings, INSERT the ping) on the same tables with the same number of
-clients. Prints pings/s, latency percentiles, the ratio to pgbench and the memory of
+clients. Prints pings/s, latency percentiles, pings per committed transaction (the
+group commit), the ratio to pgbench and the memory of
 each gunicorn worker. Only 127.0.0.1; every phase is bounded by --duration.
 """
 
@@ -229,6 +230,16 @@ def pgbench_run(
     return {"rate": tps, "latency_avg_ms": float(latency.group(1)) if latency else None}
 
 
+def commit_count(url: str) -> int:
+    import psycopg2
+
+    with psycopg2.connect(url) as conn, conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        )
+        return cursor.fetchone()[0]
+
+
 def worker_memory(master_pid: int) -> list[dict]:
     """RSS and PSS (shared pages divided among sharers) of each gunicorn worker, MiB."""
     result = []
@@ -320,8 +331,16 @@ def main() -> None:
                 continue
             # Warm up: connections opened, code paths imported.
             load(base, paths, 1, args.connections, body, workdir)
+            commits = commit_count(url)
             results[label] = load(
                 base, paths, args.duration, args.connections, body, workdir
+            )
+            # Transactions committed in the database meanwhile (PostgreSQL's
+            # statistics, flushed within a second): pings per transaction shows how
+            # many pings the group commit put in one.
+            time.sleep(1.5)
+            results[label]["pings_per_commit"] = results[label]["requests"] / max(
+                1, commit_count(url) - commits
             )
         results["memory"] = worker_memory(web.pid)
     finally:
@@ -356,7 +375,7 @@ def main() -> None:
     )
     print(
         f"{'scenario':<22}{'pings/s':>10}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
-        f"{'non-2xx':>9}{'vs pgbench':>12}"
+        f"{'non-2xx':>9}{'vs pgbench':>12}{'pings/commit':>14}"
     )
     for label, title in (
         ("uuid", "GET /ping/<uuid>"),
@@ -368,6 +387,7 @@ def main() -> None:
             print(
                 f"{title:<22}{r['rate']:>10.0f}{r['p50_ms']:>9.2f}{r['p90_ms']:>9.2f}"
                 f"{r['p99_ms']:>9.2f}{r['errors']:>9}{r['ratio_to_pgbench']:>11.2f}x"
+                f"{r['pings_per_commit']:>14.2f}"
             )
     pg = results["pgbench"]
     print(

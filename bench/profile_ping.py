@@ -56,7 +56,8 @@ def main() -> None:
         status: list[str] = []
         response = app(environ, lambda s, h: status.append(s))
         b"".join(response)
-        response.close()  # type: ignore[attr-defined]
+        if hasattr(response, "close"):  # WSGI: an iterable, closed if it can be
+            response.close()
         return status[0]
 
     for code in codes[:20]:

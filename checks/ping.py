@@ -86,7 +86,7 @@ def _read_body(request: HttpRequest) -> bytes:
     return request.read() if limit is None else request.read(limit)
 
 
-def _ping_data(
+def ping_data(
     request: HttpRequest, action: str | None, exitstatus: int | None
 ) -> PingData:
     """What the request asks for; BadRequest for a bad exit status or run id."""
@@ -117,7 +117,7 @@ def _ping_data(
 NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 
 
-def _answer(text: str, status: int = 200) -> HttpResponse:
+def answer(text: str, status: int = 200) -> HttpResponse:
     response = HttpResponse(text, status=status)
     response["Access-Control-Allow-Origin"] = "*"
     if settings.PING_BODY_LIMIT is not None:
@@ -144,7 +144,7 @@ def ping(
 ) -> HttpResponse:
     """`/ping/<uuid>[/start|/fail|/log|/<exit-status>]`."""
     try:
-        data = _ping_data(request, action, exitstatus)
+        data = ping_data(request, action, exitstatus)
     except BadRequest as e:
         # Unknown checks are 404 whatever else is wrong with the request.
         if not Check.objects.filter(code=code).exists():
@@ -152,7 +152,7 @@ def ping(
         return _bad_request(str(e))
     if services.ping_by_code(code=code, ping=data, now=timezone.now()) is None:
         return _not_found()
-    return _answer("OK")
+    return answer("OK")
 
 
 @csrf_exempt
@@ -168,7 +168,7 @@ def ping_by_slug(
         return _bad_request("invalid url format")
     create = request.GET.get("create") == "1"
     try:
-        data = _ping_data(request, action, exitstatus)
+        data = ping_data(request, action, exitstatus)
     except BadRequest as e:
         # Bad input changes nothing: not even a `?create=1` check is made. The
         # answer is what the ping would get if it were well-formed: 404 or 400.
@@ -186,7 +186,7 @@ def ping_by_slug(
         return HttpResponse("ambiguous slug", status=409)
     if saved is None:
         return _not_found()
-    return _answer("Created", status=201) if created else _answer("OK")
+    return answer("Created", status=201) if created else answer("OK")
 
 
 urlpatterns = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,11 +18,13 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import (
+    DEFAULT_DB_ALIAS,
     DatabaseError,
     IntegrityError,
     InterfaceError,
     OperationalError,
     connection,
+    connections,
     transaction,
 )
 from django.db.models import F, Field, Model, Q, QuerySet, Value
@@ -211,6 +214,7 @@ def record_ping(*, check: Check, ping: PingData, now: datetime) -> PingKind:
 # `transaction.atomic()` would give, without four of its six round trips. Elsewhere
 # (SQLite, or inside an atomic block) each statement is its own round trip.
 
+_PING_UPDATE = tuple(PING_UPDATE_FIELDS)
 _PING_INSERT_FIELDS = tuple(
     f.name for f in Ping._meta.concrete_fields if not f.primary_key
 )
@@ -273,10 +277,10 @@ def _ping_sql(vendor: str) -> dict[str, str]:
     }
 
 
-def _values(obj: Model, names: tuple[str, ...]) -> list[Any]:
+def _values(obj: Model, names: tuple[str, ...], db: Any = connection) -> list[Any]:
     """`obj`'s field values prepared for the database, in the order of `names`."""
     return [
-        f.get_db_prep_save(getattr(obj, f.attname), connection)
+        f.get_db_prep_save(getattr(obj, f.attname), db)
         for f in _concrete_fields(type(obj), names)
     ]
 
@@ -316,13 +320,13 @@ def _check_converters(vendor: str) -> list[tuple[int, list[Any], Any]]:
     return found
 
 
-def _check_from_row(row: tuple[Any, ...]) -> Check:
+def _check_from_row(row: Sequence[Any], db: Any = connection) -> Check:
     """A Check from a row of all its columns, as the ORM would build it."""
     values = list(row)
-    for index, converters, column in _check_converters(connection.vendor):
+    for index, converters, column in _check_converters(db.vendor):
         for converter in converters:
-            values[index] = converter(values[index], column, connection)
-    return Check.from_db(connection.alias, _CHECK_ATTNAMES, values)
+            values[index] = converter(values[index], column, db)
+    return Check.from_db(db.alias, _CHECK_ATTNAMES, values)
 
 
 def _lock_check(statement: str, params: list[Any]) -> list[Check]:
@@ -375,9 +379,145 @@ def _ping_in_two_round_trips(
     return PingKind(saved.kind)
 
 
-def _begin_and_lock(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+# --- many pings in one transaction (group commit) ------------------------------------
+# Under load the web process hands the pings that arrive together to one thread, which
+# records them in one transaction of two round trips (checks/group_commit.py): the rows
+# of every check in the batch are locked in id order (so two batches never deadlock),
+# each ping is applied in turn to its check in memory, and the updates and inserts go
+# with the COMMIT. PostgreSQL spends one transaction and one log flush on the lot.
+
+
+@dataclass(frozen=True)
+class PingTarget:
+    """The check a ping names: by UUID, or by the project's ping key and a slug."""
+
+    code: uuid.UUID | None = None
+    ping_key: str | None = None
+    slug: str | None = None
+
+
+@functools.cache
+def _batch_lock_sql(by_slug: bool) -> str:
+    """Lock the checks of a batch in id order: by UUID only, or by UUID and slug."""
+    check_table, project_table = Check._meta.db_table, Project._meta.db_table
+    c, p = _qn("c"), _qn("p")
+    # Identifiers come from model metadata; every value is a query parameter.
+    if not by_slug:
+        return (
+            f"BEGIN; SELECT {_columns(Check, 'c')}, NULL FROM {_qn(check_table)} {c} "  # noqa: S608
+            f"WHERE {c}.code = ANY(%s::uuid[]) ORDER BY {c}.id FOR UPDATE"
+        )
+    return (
+        f"BEGIN; SELECT {_columns(Check, 'c')}, {p}.ping_key "  # noqa: S608
+        f"FROM {_qn(check_table)} {c} JOIN {_qn(project_table)} {p} "
+        f"ON {p}.id = {c}.project_id WHERE {c}.id IN ("
+        f"SELECT id FROM {_qn(check_table)} WHERE code = ANY(%s::uuid[]) "
+        f"UNION ALL SELECT c2.id FROM {_qn(check_table)} c2 "
+        f"JOIN {_qn(project_table)} p2 ON p2.id = c2.project_id "
+        "JOIN unnest(%s::text[], %s::text[]) AS k(ping_key, slug) "
+        "ON p2.ping_key = k.ping_key AND c2.slug = k.slug"
+        f") ORDER BY {c}.id FOR UPDATE OF {c}"
+    )
+
+
+def ping_many(
+    pings: list[tuple[PingTarget, PingData, datetime]],
+) -> list[PingKind | None]:
+    """Record several pings in one transaction on PostgreSQL, in the order given.
+
+    For each ping, the kind it was logged as, or None when it names no check or an
+    ambiguous slug: those are left for the one-ping path to answer. Raises on any
+    error, and then nothing is written. Outside a caller's transaction only.
+    """
+    codes = list({str(t.code) for t, _, _ in pings if t.code is not None})
+    slugs = list({(t.ping_key, t.slug) for t, _, _ in pings if t.slug is not None})
+    params: list[Any] = [codes]
+    if slugs:
+        params += [[k for k, _ in slugs], [s for _, s in slugs]]
+    lock = _batch_lock_sql(bool(slugs))
+    # This thread's connection itself, not the proxy: it is used many times a ping.
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.in_atomic_block:
+        raise transaction.TransactionManagementError("ping_many runs its own")
+    # What Django does between requests: drop a connection past CONN_MAX_AGE or
+    # broken by an earlier error.
+    db.close_if_unusable_or_obsolete()
+    db.health_check_done = True  # type: ignore[attr-defined]  # see above
+    try:
+        rows = _begin_and_lock(lock, params, db)
+    except (InterfaceError, OperationalError):
+        db.close()
+        rows = _begin_and_lock(lock, params, db)
+    with db.cursor() as cursor:
+        try:
+            kinds, writes, values, prune = _apply_many(pings, rows, db)
+            cursor.execute(f"{writes}; COMMIT" if writes else "ROLLBACK", values)
+        except BaseException:
+            _rollback(cursor)
+            raise
+    for check_id in prune:
+        _enqueue_prune(check_id)
+    return kinds
+
+
+def _apply_many(
+    pings: list[tuple[PingTarget, PingData, datetime]],
+    rows: list[tuple[Any, ...]],
+    db: Any,
+) -> tuple[list[PingKind | None], str, list[Any], list[int]]:
+    """Apply pings to their locked checks in memory: each ping's kind (None for no
+    single check), the statements and values that write them (none if none) and the
+    checks whose ping log is due for pruning once they are committed."""
+    by_code: dict[uuid.UUID, Check] = {}
+    by_slug: dict[tuple[str, str], list[Check]] = {}
+    for row in rows:
+        locked = _check_from_row(row[:-1], db)
+        by_code[locked.code] = locked
+        by_slug.setdefault((row[-1], locked.slug), []).append(locked)
+    sql = _ping_sql(db.vendor)
+    kinds: list[PingKind | None] = []
+    touched: dict[int, Check] = {}
+    flips: list[Flip] = []
+    saved_pings: list[Ping] = []
+    for target, ping, now in pings:
+        check: Check | None
+        if target.code is not None:
+            check = by_code.get(target.code)
+        else:
+            found = by_slug.get((target.ping_key or "", target.slug or ""), [])
+            check = found[0] if len(found) == 1 else None
+        if check is None:
+            kinds.append(None)
+            continue
+        flip, saved = _prepare(check, ping, now)
+        touched[check.id] = check
+        if flip is not None:
+            flips.append(flip)
+        saved_pings.append(saved)
+        kinds.append(PingKind(saved.kind))
+    if not saved_pings:
+        return kinds, "", [], []
+    one_row = "(" + ", ".join(["%s"] * len(_PING_INSERT_FIELDS)) + ")"
+    insert_pings = sql["insert_ping"].rsplit(" VALUES ", 1)[0]
+    statements = [
+        *[sql["update"]] * len(touched),
+        *[sql["insert_flip"]] * len(flips),
+        insert_pings + " VALUES " + ", ".join([one_row] * len(saved_pings)),
+    ]
+    values = [
+        *(v for c in touched.values() for v in (*_values(c, _PING_UPDATE, db), c.pk)),
+        *(v for f in flips for v in _values(f, _FLIP_INSERT_FIELDS, db)),
+        *(v for p in saved_pings for v in _values(p, _PING_INSERT_FIELDS, db)),
+    ]
+    prune = [p.owner_id for p in saved_pings if p.n % PRUNE_EVERY == 0]
+    return kinds, "; ".join(statements), values, prune
+
+
+def _begin_and_lock(
+    sql: str, params: list[Any], db: Any = connection
+) -> list[tuple[Any, ...]]:
     """The first round trip: open the transaction and lock the check's row."""
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         try:
             cursor.execute(sql, params)
             return cursor.fetchall()

@@ -69,6 +69,9 @@ def _ping_body_limit() -> int | None:
 
 PING_BODY_LIMIT = _ping_body_limit()
 PING_LOG_LIMIT = env.int("PING_LOG_LIMIT", default=100)
+# On PostgreSQL, pings that arrive together are recorded in one transaction
+# (checks/group_commit.py); off = one transaction per ping.
+PING_GROUP_COMMIT = env.bool("PING_GROUP_COMMIT", default=True)
 CHECK_LIMIT = env.int("CHECK_LIMIT", default=10000)
 REGISTRATION_OPEN = env.bool("REGISTRATION_OPEN", default=True)
 MASTER_BADGE_LABEL = env.str("MASTER_BADGE_LABEL", default=SITE_NAME)

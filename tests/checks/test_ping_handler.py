@@ -41,7 +41,8 @@ def call(app, method: str, path: str, body: bytes = b"", **meta):
     try:
         content = b"".join(result)
     finally:
-        result.close()
+        if hasattr(result, "close"):  # WSGI: close the iterable if it can be
+            result.close()
     headers = sorted((k, v) for k, v in answer["headers"] if k not in TIMED)
     return answer["status"], headers, content
 
@@ -210,9 +211,7 @@ def test_other_paths_go_to_djangos_handler():
     assert expected[0] == "401 Unauthorized"
 
 
-@db
-def test_ping_sends_the_request_signals_once():
-    check = CheckFactory()
+def signals_sent(app, path: str) -> list[str]:
     sent = []
 
     def started(**kwargs):
@@ -224,11 +223,27 @@ def test_ping_sends_the_request_signals_once():
     request_started.connect(started)
     request_finished.connect(finished)
     try:
-        call(application, "GET", f"/ping/{check.code}")
+        call(app, "GET", path)
     finally:
         request_started.disconnect(started)
         request_finished.disconnect(finished)
-    assert sent == ["started", "finished"]
+    return sent
+
+
+@db
+def test_ping_on_the_django_road_sends_the_request_signals_once(settings):
+    settings.PING_GROUP_COMMIT = False
+    check = CheckFactory()
+    assert signals_sent(application, f"/ping/{check.code}") == ["started", "finished"]
+
+
+@db
+@pytest.mark.postgres
+def test_ping_recorded_together_sends_no_request_signals():
+    # What their receivers do for a request (drop an old or broken database
+    # connection) services.ping_many does itself.
+    check = CheckFactory()
+    assert signals_sent(application, f"/ping/{check.code}") == []
 
 
 @db
