@@ -10,14 +10,17 @@ lead the next batch. The others (followers) wait for their result.
 With one ping at a time the leader's batch is its own ping: no waiting, no other
 thread involved. Under load, one transaction and one log flush serve many pings, and
 each answer still goes out only after the COMMIT that stored its ping.
+
+One batch at a time per process: that makes the batches as large as the load allows.
+A batch never waits for a row lock (`FOR UPDATE SKIP LOCKED`): a check that another
+transaction holds is left out of it, and its ping is recorded on its own instead, in
+its own thread, so a slow transaction elsewhere holds up only the pings of its checks.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -30,10 +33,8 @@ log = logging.getLogger(__name__)
 # Pings per transaction at most (the statement grows with the batch).
 MAX_BATCH = 64
 # A follower that gets no answer in this long gives up on the batch and records its
-# ping on its own (services.ping_by_code / ping_by_slug, through the Django view).
+# ping on its own (the Django road: services.ping_by_code / ping_by_slug).
 WAIT_LIMIT = 30.0
-# Batches in flight at once per process.
-LEADERS = int(os.environ.get("PING_LEADERS", 2))
 
 
 class Outcome:
@@ -47,86 +48,67 @@ class _Job:
     target: PingTarget
     ping: PingData
     now: datetime
+    # Set once: when the job's batch is over, or when its thread is to lead.
     wake: threading.Event = field(default_factory=threading.Event)
-    # Both set under GroupCommit._lock, then `wake`.
-    lead: bool = False  # this thread is to lead a batch
-    finished: bool = False  # its batch is over: `result` is final
+    lead: bool = False
     result: PingKind | str | None = Outcome.NOT_RECORDED
 
 
 class GroupCommit:
-    """One per web process; `record` is called by the threads answering pings.
+    """One per web process; `record` is called by the threads answering pings."""
 
-    Up to `leaders` batches are in flight at once, so that one batch's COMMIT (a log
-    flush) does not hold up the pings queued behind it.
-    """
-
-    def __init__(self, max_batch: int = MAX_BATCH, leaders: int = LEADERS) -> None:
+    def __init__(self, max_batch: int = MAX_BATCH) -> None:
         self.max_batch = max_batch
-        self.leaders = leaders
         self._lock = threading.Lock()
+        # Pings not yet in a batch. Not empty only while a thread leads.
         self._queue: list[_Job] = []
-        self._leading = 0
+        self._leading = False
 
     def record(
         self, target: PingTarget, ping: PingData, now: datetime
     ) -> PingKind | str | None:
         """The kind the ping was logged as; None if it names no check (or an
-        ambiguous slug), Outcome.NOT_RECORDED if its batch failed. In both of those
-        cases nothing was written for this ping."""
+        ambiguous slug, or a check locked by another transaction),
+        Outcome.NOT_RECORDED if its batch failed. In both of those cases nothing
+        was written for this ping."""
         job = _Job(target, ping, now)
         with self._lock:
             self._queue.append(job)
-            lead = self._leading < self.leaders
-            if lead:
-                self._leading += 1
+            lead = not self._leading
+            self._leading = True
         if lead or self._follow(job):
-            self._lead(job)
+            self._lead()
         return job.result
 
     def _follow(self, job: _Job) -> bool:
-        """Wait for the job's result (False) or to be made leader (True)."""
-        deadline = time.monotonic() + WAIT_LIMIT
-        while True:
-            woken = job.wake.wait(max(0.0, deadline - time.monotonic()))
+        """Wait for the job's batch to end (False) or to be made leader (True)."""
+        if not job.wake.wait(WAIT_LIMIT):
             with self._lock:
-                if job.lead:  # even if its ping is recorded: the lead is this one's
-                    job.lead = False
-                    job.wake.clear()
-                    return True
-                if job.finished:
-                    return False
-                job.wake.clear()
-                if not woken and job in self._queue:
+                if not job.lead and job in self._queue:
                     # Nobody took it in time: it is recorded on its own instead.
                     self._queue.remove(job)
                     return False
-            if not woken:
-                # Taken into a batch just now: wait for that batch to end (a
-                # statement timeout or a lost connection ends it).
-                deadline = time.monotonic() + WAIT_LIMIT
-
-    def _lead(self, job: _Job) -> None:
-        """Record batches until this job's is over or nothing is queued, then pass
-        the lead on to the first queued job, if any."""
-        while not job.finished:
-            with self._lock:
-                batch = self._queue[: self.max_batch]
-                del self._queue[: self.max_batch]
-            if not batch:
-                break  # this job is in another leader's batch
-            self._run(batch)
-        with self._lock:
-            if self._queue:
-                successor = self._queue[0]
-                successor.lead = True
-                successor.wake.set()
-            else:
-                self._leading -= 1
-        while not job.finished:
+            # Taken into the batch in flight, or made leader, just now: wait for
+            # that (a statement timeout or a lost connection ends a batch).
             job.wake.wait()
+        return job.lead
+
+    def _lead(self) -> None:
+        """Record the first queued pings (this thread's among them), then pass the
+        lead to the first of the pings queued meanwhile, if any."""
+        with self._lock:
+            batch = self._queue[: self.max_batch]
+            del self._queue[: self.max_batch]
+        try:
+            self._run(batch)
+        finally:
             with self._lock:
-                job.wake.clear()
+                if self._queue:
+                    successor = self._queue[0]
+                    successor.lead = True
+                    successor.wake.set()
+                else:
+                    self._leading = False
 
     def _run(self, batch: list[_Job]) -> None:
         results: list[PingKind | str | None] = [Outcome.NOT_RECORDED] * len(batch)
@@ -143,8 +125,6 @@ class GroupCommit:
                 type(e).__name__,
             )
         finally:
-            with self._lock:
-                for job, result in zip(batch, results, strict=True):
-                    job.result = result
-                    job.finished = True
-                    job.wake.set()
+            for job, result in zip(batch, results, strict=True):
+                job.result = result
+                job.wake.set()

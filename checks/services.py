@@ -397,26 +397,30 @@ class PingTarget:
 
 
 @functools.cache
-def _batch_lock_sql(by_slug: bool) -> str:
-    """Lock the checks of a batch in id order: by UUID only, or by UUID and slug."""
-    check_table, project_table = Check._meta.db_table, Project._meta.db_table
+def _batch_lock_sql(by_code: bool, by_slug: bool) -> str:
+    """Lock a batch's checks in id order, skipping rows another transaction holds.
+
+    Rows: every Check column, then the project's ping key (NULL when no ping of the
+    batch is by slug: the join is left out).
+    """
+    checks, projects = _qn(Check._meta.db_table), _qn(Project._meta.db_table)
     c, p = _qn("c"), _qn("p")
+    lock = f"ORDER BY {c}.id FOR UPDATE OF {c} SKIP LOCKED"
+    keys = "unnest(%s::text[], %s::text[]) AS k(ping_key, slug)"
     # Identifiers come from model metadata; every value is a query parameter.
+    columns = f"BEGIN; SELECT {_columns(Check, 'c')},"
+    joined = f"{columns} {p}.ping_key FROM {checks} {c} JOIN {projects} {p} ON {p}.id = {c}.project_id"  # noqa: E501
     if not by_slug:
         return (
-            f"BEGIN; SELECT {_columns(Check, 'c')}, NULL FROM {_qn(check_table)} {c} "  # noqa: S608
-            f"WHERE {c}.code = ANY(%s::uuid[]) ORDER BY {c}.id FOR UPDATE"
+            f"{columns} NULL FROM {checks} {c} WHERE {c}.code = ANY(%s::uuid[]) {lock}"
         )
+    if not by_code:
+        return f"{joined} JOIN {keys} ON {p}.ping_key = k.ping_key AND {c}.slug = k.slug {lock}"  # noqa: E501
     return (
-        f"BEGIN; SELECT {_columns(Check, 'c')}, {p}.ping_key "  # noqa: S608
-        f"FROM {_qn(check_table)} {c} JOIN {_qn(project_table)} {p} "
-        f"ON {p}.id = {c}.project_id WHERE {c}.id IN ("
-        f"SELECT id FROM {_qn(check_table)} WHERE code = ANY(%s::uuid[]) "
-        f"UNION ALL SELECT c2.id FROM {_qn(check_table)} c2 "
-        f"JOIN {_qn(project_table)} p2 ON p2.id = c2.project_id "
-        "JOIN unnest(%s::text[], %s::text[]) AS k(ping_key, slug) "
-        "ON p2.ping_key = k.ping_key AND c2.slug = k.slug"
-        f") ORDER BY {c}.id FOR UPDATE OF {c}"
+        f"{joined} WHERE {c}.id IN (SELECT id FROM {checks} "  # noqa: S608
+        f"WHERE code = ANY(%s::uuid[]) UNION ALL SELECT c2.id FROM {checks} c2 "
+        f"JOIN {projects} p2 ON p2.id = c2.project_id "
+        f"JOIN {keys} ON p2.ping_key = k.ping_key AND c2.slug = k.slug) {lock}"
     )
 
 
@@ -425,16 +429,17 @@ def ping_many(
 ) -> list[PingKind | None]:
     """Record several pings in one transaction on PostgreSQL, in the order given.
 
-    For each ping, the kind it was logged as, or None when it names no check or an
-    ambiguous slug: those are left for the one-ping path to answer. Raises on any
-    error, and then nothing is written. Outside a caller's transaction only.
+    For each ping, the kind it was logged as, or None when it names no check, an
+    ambiguous slug or a check another transaction has locked: those are left for the
+    one-ping path to answer (which waits for the lock). Raises on any error, and then
+    nothing is written. Outside a caller's transaction only.
     """
     codes = list({str(t.code) for t, _, _ in pings if t.code is not None})
     slugs = list({(t.ping_key, t.slug) for t, _, _ in pings if t.slug is not None})
-    params: list[Any] = [codes]
+    params: list[Any] = [codes] if codes else []
     if slugs:
         params += [[k for k, _ in slugs], [s for _, s in slugs]]
-    lock = _batch_lock_sql(bool(slugs))
+    lock = _batch_lock_sql(bool(codes), bool(slugs))
     # This thread's connection itself, not the proxy: it is used many times a ping.
     db = connections[DEFAULT_DB_ALIAS]
     if db.in_atomic_block:

@@ -190,8 +190,7 @@ def test_a_batch_leaves_what_the_same_pings_one_by_one_leave(pings, post_only):
 
 
 class Held:
-    """A check's row locked by another connection until release(): a ping of it
-    waits inside its batch."""
+    """A check's row locked by another connection until release()."""
 
     def __init__(self, check: Check) -> None:
         self.check = check
@@ -213,16 +212,20 @@ class Held:
         self.thread.join(10)
 
 
-def ping_in_thread(group: GroupCommit, check: Check, results: list) -> threading.Thread:
+def in_thread(work, results: list) -> threading.Thread:
     def run() -> None:
         try:
-            results.append(group.record(*by_code(check)))
+            results.append(work())
         finally:
             connections.close_all()
 
     thread = threading.Thread(target=run)
     thread.start()
     return thread
+
+
+def ping_in_thread(group: GroupCommit, check: Check, results: list) -> threading.Thread:
+    return in_thread(lambda: group.record(*by_code(check)), results)
 
 
 def wait_until(condition, timeout: float = 10.0) -> None:
@@ -234,12 +237,20 @@ def wait_until(condition, timeout: float = 10.0) -> None:
 
 @pytest.fixture
 def batches(monkeypatch):
-    """The size of every batch services.ping_many records, in order."""
-    sizes = []
+    """The size of every batch services.ping_many records, in order. Until
+    `batches.gate` is set, the first batch waits before it is recorded."""
+
+    class Sizes(list):
+        gate = threading.Event()
+
+    sizes = Sizes()
+    sizes.gate.set()
     real = services.ping_many
 
     def counting(pings):
         sizes.append(len(pings))
+        if len(sizes) == 1:
+            assert sizes.gate.wait(10)
         return real(pings)
 
     monkeypatch.setattr(services, "ping_many", counting)
@@ -247,35 +258,31 @@ def batches(monkeypatch):
 
 
 def test_pings_that_queue_behind_a_batch_share_the_next_one(batches):
-    held, waiting = CheckFactory(), CheckFactory()
-    group = GroupCommit(leaders=1)
-    lock = Held(held)
+    first, later = CheckFactory(), CheckFactory()
+    group = GroupCommit()
+    batches.gate.clear()
     results = []
-    threads = [ping_in_thread(group, held, results)]
-    wait_until(lambda: batches == [1])  # the leader's batch waits for the lock
-    threads += [ping_in_thread(group, waiting, results) for _ in range(4)]
+    threads = [ping_in_thread(group, first, results)]
+    wait_until(lambda: batches == [1])  # the leader's batch is held at the gate
+    threads += [ping_in_thread(group, later, results) for _ in range(4)]
     wait_until(lambda: len(group._queue) == 4)
-    lock.release()
+    batches.gate.set()
     for t in threads:
         t.join(10)
     assert batches == [1, 4]
     assert results == ["success"] * 5
-    assert [n for n, _ in stored(waiting)] == [1, 2, 3, 4]
+    assert [n for n, _ in stored(later)] == [1, 2, 3, 4]
 
 
-def test_a_waiting_batch_does_not_hold_up_the_next_leader(batches):
+def test_a_batch_leaves_out_a_check_locked_elsewhere_and_records_the_rest():
     held, free = CheckFactory(), CheckFactory()
-    group = GroupCommit(leaders=2)
     lock = Held(held)
-    held_results, free_results = [], []
-    blocked = ping_in_thread(group, held, held_results)
-    wait_until(lambda: batches == [1])
-    ping_in_thread(group, free, free_results).join(10)
-    assert free_results == ["success"]
-    assert held_results == []
-    lock.release()
-    blocked.join(10)
-    assert held_results == ["success"]
+    try:
+        kinds = services.ping_many([by_code(held), by_code(free)])
+    finally:
+        lock.release()
+    assert kinds == [None, "success"]
+    assert (stored(held), stored(free)) == ([], [(1, "success")])
 
 
 def test_many_threads_lose_no_ping_and_number_them_densely():
@@ -288,7 +295,7 @@ def test_many_threads_lose_no_ping_and_number_them_densely():
     assert results == ["success"] * 30
     for check in checks:
         assert [n for n, _ in stored(check)] == list(range(1, 11))
-    assert group._leading == 0
+    assert not group._leading
 
 
 def test_a_failed_batch_leaves_each_ping_to_be_recorded_alone():
@@ -296,21 +303,21 @@ def test_a_failed_batch_leaves_each_ping_to_be_recorded_alone():
     Ping.objects.create(owner=check, n=1, created=timezone.now())
     group = GroupCommit()
     assert group.record(*by_code(check)) == Outcome.NOT_RECORDED
-    assert group._leading == 0
+    assert not group._leading
 
 
-def test_a_ping_not_taken_in_time_is_withdrawn_and_not_recorded(monkeypatch):
+def test_a_ping_not_taken_in_time_is_withdrawn_and_not_recorded(monkeypatch, batches):
     monkeypatch.setattr(group_commit, "WAIT_LIMIT", 0.3)
-    held, other = CheckFactory(), CheckFactory()
-    group = GroupCommit(leaders=1)
-    lock = Held(held)
+    first, other = CheckFactory(), CheckFactory()
+    group = GroupCommit()
+    batches.gate.clear()
     results = []
-    leader = ping_in_thread(group, held, results)
-    wait_until(lambda: group._leading == 1 and not group._queue)
+    leader = ping_in_thread(group, first, results)
+    wait_until(lambda: batches == [1])
     assert group.record(*by_code(other)) == Outcome.NOT_RECORDED
-    lock.release()
+    batches.gate.set()
     leader.join(10)
-    assert results == ["success"]
+    assert (results, batches) == (["success"], [1])
     assert stored(other) == []
 
 
@@ -329,6 +336,20 @@ def test_handler_answers_an_unknown_check_on_the_django_road(batches):
     handler = PingHandler(fallback=django_application)
     status, _, body = call(handler, "GET", f"/ping/{uuid.uuid4()}")
     assert (status, body, batches) == ("404 Not Found", b"not found", [1])
+
+
+def test_handler_records_a_ping_of_a_locked_check_once_the_lock_is_released():
+    check = CheckFactory()
+    handler = PingHandler(fallback=django_application)
+    lock = Held(check)
+    answers = []
+    thread = in_thread(lambda: call(handler, "GET", f"/ping/{check.code}"), answers)
+    time.sleep(0.3)
+    assert answers == []  # waiting for the lock on the Django road
+    lock.release()
+    thread.join(10)
+    assert answers[0][0] == "200 OK"
+    assert stored(check) == [(1, "success")]
 
 
 def test_handler_sends_no_bad_request_to_the_group_commit(batches):
