@@ -19,7 +19,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import (
     DEFAULT_DB_ALIAS,
-    DatabaseError,
+    Error,
     IntegrityError,
     InterfaceError,
     OperationalError,
@@ -448,18 +448,22 @@ def ping_many(
     # broken by an earlier error.
     db.close_if_unusable_or_obsolete()
     db.health_check_done = True  # type: ignore[attr-defined]  # see above
+    cursor = db.cursor()
     try:
-        rows = _begin_and_lock(lock, params, db)
-    except (InterfaceError, OperationalError):
-        db.close()
-        rows = _begin_and_lock(lock, params, db)
-    with db.cursor() as cursor:
         try:
-            kinds, writes, values, prune = _apply_many(pings, rows, db)
-            cursor.execute(f"{writes}; COMMIT" if writes else "ROLLBACK", values)
-        except BaseException:
-            _rollback(cursor)
-            raise
+            cursor.execute(lock, params)
+        except (InterfaceError, OperationalError):
+            # A connection the server dropped: once more on a new one (see above).
+            db.close()
+            cursor = db.cursor()
+            cursor.execute(lock, params)
+        kinds, writes, values, prune = _apply_many(pings, cursor.fetchall(), db)
+        cursor.execute(f"{writes}; COMMIT" if writes else "ROLLBACK", values)
+    except BaseException:
+        _rollback(cursor)
+        raise
+    finally:
+        cursor.close()
     for check_id in prune:
         _enqueue_prune(check_id)
     return kinds
@@ -537,7 +541,7 @@ def _rollback(cursor: Any) -> None:
     # error is recorded and Django discards it at the end of the request.
     try:
         cursor.execute("ROLLBACK")
-    except DatabaseError:
+    except Error:  # InterfaceError too: a connection already closed
         log.warning("could not roll back a failed ping transaction")
 
 

@@ -24,6 +24,7 @@ from checks.models import Check, Flip, Ping, PingKind, Status
 from checks.ping_handler import PingHandler
 from checks.services import PingData, PingTarget
 from hcserver.wsgi import django_application
+from tests.checks.test_ping import terminate_backend
 from tests.checks.test_ping_handler import call
 from tests.factories import CheckFactory, ProjectFactory
 
@@ -124,6 +125,14 @@ def test_ping_many_leaves_the_connection_usable_after_a_failure():
         services.ping_many([by_code(check)])
     Ping.objects.filter(owner=check).delete()
     assert services.ping_many([by_code(check)]) == ["success"]
+
+
+def test_ping_many_on_a_connection_the_server_dropped_records_the_batch():
+    check = CheckFactory()
+    connection.ensure_connection()
+    terminate_backend(connection.connection.get_backend_pid())
+    assert services.ping_many([by_code(check)]) == ["success"]
+    assert stored(check) == [(1, "success")]
 
 
 def test_ping_many_refuses_to_run_inside_a_transaction():
