@@ -235,7 +235,8 @@ def commit_count(url: str) -> int:
 
     with psycopg2.connect(url) as conn, conn.cursor() as cursor:
         cursor.execute(
-            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+            "SELECT xact_commit FROM pg_stat_database"
+            " WHERE datname = current_database()"
         )
         return cursor.fetchone()[0]
 

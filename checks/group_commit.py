@@ -19,10 +19,14 @@ its own thread, so a slow transaction elsewhere holds up only the pings of its c
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from django.db import connections
 
 from checks import services
 from checks.models import PingKind
@@ -111,20 +115,121 @@ class GroupCommit:
                     self._leading = False
 
     def _run(self, batch: list[_Job]) -> None:
-        results: list[PingKind | str | None] = [Outcome.NOT_RECORDED] * len(batch)
+        results: list[Result] = [Outcome.NOT_RECORDED] * len(batch)
         try:
-            results = list(
-                services.ping_many([(j.target, j.ping, j.now) for j in batch])
-            )
-        except Exception as e:  # noqa: BLE001 - any database error: each ping of the
-            # batch is then recorded on its own, and answered as the one-ping path
-            # answers.
-            log.warning(
-                "a batch of %d pings was not recorded (%s); each is recorded alone",
-                len(batch),
-                type(e).__name__,
-            )
+            results = record_batch([(j.target, j.ping, j.now) for j in batch])
         finally:
             for job, result in zip(batch, results, strict=True):
                 job.result = result
                 job.wake.set()
+
+
+Result = PingKind | str | None
+
+
+def record_batch(pings: list[tuple[PingTarget, PingData, datetime]]) -> list[Result]:
+    """services.ping_many; on any error, Outcome.NOT_RECORDED for every ping: each
+    is then recorded on its own, and answered as the one-ping path answers."""
+    try:
+        return list(services.ping_many(pings))
+    except Exception as e:  # noqa: BLE001 - any database error, see above
+        log.warning(
+            "a batch of %d pings was not recorded (%s); each is recorded alone",
+            len(pings),
+            type(e).__name__,
+        )
+        return [Outcome.NOT_RECORDED] * len(pings)
+
+
+@dataclass(eq=False)
+class _AsyncJob:
+    target: PingTarget
+    ping: PingData
+    now: datetime
+    future: asyncio.Future[Result]
+
+
+class AsyncGroupCommit:
+    """The group commit for an event loop (hcserver/asgi.py): the loop hands pings to
+    one thread of the process, which records what has queued up in batches, one
+    batch at a time, and hands the results back to the loop once per batch."""
+
+    def __init__(self, max_batch: int = MAX_BATCH) -> None:
+        self.max_batch = max_batch
+        self._lock = threading.Lock()
+        self._queue: list[_AsyncJob] = []
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._closing = False
+
+    def close(self) -> None:
+        """Record what is queued, then stop the thread and close its connection."""
+        with self._lock:
+            self._closing = True
+            thread = self._thread
+        self._wake.set()
+        if thread is not None:
+            thread.join()
+
+    async def record(self, target: PingTarget, ping: PingData, now: datetime) -> Result:
+        """As GroupCommit.record, without blocking the event loop."""
+        job = _AsyncJob(target, ping, now, asyncio.get_running_loop().create_future())
+        with self._lock:
+            self._queue.append(job)
+            if self._thread is None or not self._thread.is_alive():
+                # Started in the process that records (gunicorn forks after import).
+                self._thread = threading.Thread(
+                    target=self._work, name="ping-group-commit", daemon=True
+                )
+                self._thread.start()
+        self._wake.set()
+        timer = job.future.get_loop().call_later(WAIT_LIMIT, self._expire, job)
+        try:
+            return await job.future
+        finally:
+            timer.cancel()
+
+    def _expire(self, job: _AsyncJob) -> None:
+        """Nobody took the job in time: it is recorded on its own instead. (Taken
+        into the batch in flight, it waits for that batch to end: a statement
+        timeout or a lost connection ends it.)"""
+        with self._lock:
+            if job in self._queue:
+                self._queue.remove(job)
+                job.future.set_result(Outcome.NOT_RECORDED)
+
+    def _work(self) -> None:
+        try:
+            while True:
+                self._wake.wait()
+                with self._lock:
+                    batch = self._queue[: self.max_batch]
+                    del self._queue[: self.max_batch]
+                    last = self._closing and not self._queue
+                    if not self._queue and not self._closing:
+                        self._wake.clear()
+                if batch:
+                    self._run(batch)
+                if last:
+                    return
+        finally:
+            connections.close_all()
+
+    def _run(self, batch: list[_AsyncJob]) -> None:
+        results: list[Result] = [Outcome.NOT_RECORDED] * len(batch)
+        try:
+            results = record_batch([(j.target, j.ping, j.now) for j in batch])
+        finally:
+            loops: dict[asyncio.AbstractEventLoop, list[tuple[_AsyncJob, Result]]] = {}
+            for job, result in zip(batch, results, strict=True):
+                loops.setdefault(job.future.get_loop(), []).append((job, result))
+            for loop, answers in loops.items():
+                # RuntimeError: that loop is closed, nobody waits any more.
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(_answer, answers)
+
+
+def _answer(answers: list[tuple[_AsyncJob, Result]]) -> None:
+    for job, result in answers:
+        if not job.future.done():
+            job.future.set_result(result)

@@ -10,7 +10,8 @@ role="${1:-web}"
 
 case "$role" in
   web)
-    exec python -m gunicorn --config deploy/gunicorn.conf.py hcserver.wsgi:application "$@"
+    # The application (hcserver.asgi or hcserver.wsgi) follows WEB_WORKER, in the config.
+    exec python -m gunicorn --config deploy/gunicorn.conf.py "$@"
     ;;
   worker)
     # SIGTERM = warm shutdown: the task in progress finishes, then the worker exits.

@@ -13,10 +13,26 @@ def _int(name: str, default: int) -> int:
 
 
 bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{_int('PORT', 8000)}"
+# "asgi" (default): gunicorn's event-loop worker with hcserver.asgi, pings answered on
+# the loop; "gthread": a thread per request with hcserver.wsgi. Both run Django for
+# everything but pings in GUNICORN_THREADS threads (docs/performance.md).
+WEB_WORKERS = {
+    "asgi": "hcserver.asgi:application",
+    "gthread": "hcserver.wsgi:application",
+}
+web_worker = os.environ.get("WEB_WORKER", "") or "asgi"
+if web_worker not in WEB_WORKERS:
+    raise SystemExit(
+        f"WEB_WORKER={web_worker!r}: expected one of {sorted(WEB_WORKERS)}"
+    )
+worker_class = web_worker
+wsgi_app = WEB_WORKERS[web_worker]
 # Processes x threads; each thread holds its own persistent database connection.
 workers = _int("WEB_CONCURRENCY", 2)
 threads = _int("GUNICORN_THREADS", 8)
-worker_class = "gthread"
+if worker_class == "asgi":
+    # The asgi worker has no thread setting: hcserver.asgi reads GUNICORN_THREADS.
+    del threads
 timeout = _int("GUNICORN_TIMEOUT", 30)
 # SIGTERM: stop accepting, let requests in flight finish for this long.
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)

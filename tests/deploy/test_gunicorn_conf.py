@@ -3,10 +3,13 @@
 import runpy
 from pathlib import Path
 
+import pytest
+
 CONF = str(Path(__file__).resolve().parents[2] / "deploy" / "gunicorn.conf.py")
 
 
 def test_gunicorn_workers_and_threads_come_from_env(monkeypatch):
+    monkeypatch.setenv("WEB_WORKER", "gthread")
     monkeypatch.setenv("WEB_CONCURRENCY", "5")
     monkeypatch.setenv("GUNICORN_THREADS", "3")
     conf = runpy.run_path(CONF)
@@ -29,3 +32,27 @@ def test_gunicorn_logs_json_when_log_format_is_json(monkeypatch):
 def test_gunicorn_access_log_is_off_by_default(monkeypatch):
     monkeypatch.delenv("GUNICORN_ACCESS_LOG", raising=False)
     assert runpy.run_path(CONF)["accesslog"] is None
+
+
+def test_gunicorn_runs_the_asgi_application_by_default(monkeypatch):
+    monkeypatch.delenv("WEB_WORKER", raising=False)
+    conf = runpy.run_path(CONF)
+    assert (conf["worker_class"], conf["wsgi_app"]) == (
+        "asgi",
+        "hcserver.asgi:application",
+    )
+
+
+def test_gunicorn_runs_the_wsgi_application_on_threads_when_asked(monkeypatch):
+    monkeypatch.setenv("WEB_WORKER", "gthread")
+    conf = runpy.run_path(CONF)
+    assert (conf["worker_class"], conf["wsgi_app"]) == (
+        "gthread",
+        "hcserver.wsgi:application",
+    )
+
+
+def test_gunicorn_refuses_an_unknown_worker(monkeypatch):
+    monkeypatch.setenv("WEB_WORKER", "eventlet")
+    with pytest.raises(SystemExit, match="WEB_WORKER"):
+        runpy.run_path(CONF)
