@@ -12,6 +12,9 @@ import smtplib
 import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.request
+from email.message import Message
 
 import pytest
 from django.conf import settings
@@ -36,6 +39,12 @@ CREATE_CHECK = (
     "print(services.create_check(project=Project.objects.get(), name='job').code)"
 )
 
+
+CREATE_API_KEY = (
+    "from checks.models import Project; from checks import services; "
+    "print(services.create_api_key(project=Project.objects.get(), name='t', "
+    "read_only=True)[1])"
+)
 
 COUNT_EMAIL_PINGS = (
     "from checks.models import Ping; print(Ping.objects.filter(scheme='email').count())"
@@ -119,6 +128,51 @@ def test_prod_local_web_records_pings(layout):
     run_role("bootstrap", env=env)
     code = run_role("manage", "shell", "-c", CREATE_CHECK, env=env).split()[-1]
     assert http_status(f"{url}/ping/{code}") == 200
+
+
+def fetch(url: str, **kwargs) -> tuple[int, Message, bytes]:
+    """Status, headers (looked up in any case) and body of one request."""
+    request = urllib.request.Request(url, **kwargs)  # noqa: S310 - http://127.0.0.1
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def test_prod_local_web_serves_the_api(layout):
+    url, env, _, _ = layout
+    run_role("bootstrap", env=env)
+    key = run_role("manage", "shell", "-c", CREATE_API_KEY, env=env).split()[-1]
+    status, _, body = fetch(f"{url}/api/v3/checks/", headers={"X-Api-Key": key})
+    assert status == 200
+    assert "checks" in json.loads(body)
+
+
+def test_prod_local_web_serves_the_dashboard_and_static_files(layout):
+    url, _, _, _ = layout
+    status, headers, body = fetch(f"{url}/accounts/login/")
+    assert status == 200
+    assert "csrftoken=" in (headers["Set-Cookie"] or "")
+    stylesheet = re.search(rb'href="(/static/[^"]+\.css)"', body).group(1).decode()
+    assert fetch(f"{url}{stylesheet}")[0] == 200
+
+
+def test_prod_local_web_keeps_the_start_of_a_large_ping_body(layout):
+    url, env, _, _ = layout
+    run_role("bootstrap", env=env)
+    code = run_role("manage", "shell", "-c", CREATE_CHECK, env=env).split()[-1]
+    status, headers, _ = fetch(f"{url}/ping/{code}", data=b"x" * 300_000)
+    assert (status, headers["Ping-Body-Limit"]) == (200, "100000")
+    size = run_role(
+        "manage",
+        "shell",
+        "-c",
+        "from checks.models import Ping; "
+        f"print(len(Ping.objects.get(owner__code='{code}').body))",
+        env=env,
+    )
+    assert size.split()[-1] == "100000"
 
 
 def test_prod_local_runs_worker_and_beat(layout):
