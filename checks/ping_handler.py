@@ -113,6 +113,7 @@ class PingHandler(WSGIHandler):
         super().__init__()
         self.group = GroupCommit()
         self.group_commit_chain = set(ping_middleware()) <= FIXED_HEADERS_ONLY
+        self.vendor = connection.vendor
         # Headers of an `OK` and where Expires is in them, by request.is_secure().
         self._ok: dict[bool, tuple[list[tuple[str, str]], int]] = {}
 
@@ -150,14 +151,16 @@ class PingHandler(WSGIHandler):
         return super().__call__(environ, start_response)
 
     def group_commit_on(self) -> bool:
+        # The vendor is every thread's; `connection` is this thread's (one lookup
+        # through the thread-local proxy, which costs as much as the rest).
         return (
             self.group_commit_chain
+            and self.vendor == "postgresql"
             and settings.PING_GROUP_COMMIT
-            and connection.vendor == "postgresql"
-            and not connection.in_atomic_block
             and not settings.DEBUG
             and not settings.DISALLOWED_USER_AGENTS
             and not settings.PREPEND_WWW
+            and not connection.in_atomic_block
         )
 
     def prepare(self, environ: dict[str, Any], found: Any) -> Together | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import operator
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from django.db import (
     transaction,
 )
 from django.db.models import F, Field, Model, Q, QuerySet, Value
+from django.db.models.base import ModelState
 from django.db.models.functions import Coalesce
 
 from checks import alerts, ratelimit, schedule
@@ -274,6 +276,9 @@ def _ping_sql(vendor: str) -> dict[str, str]:
         "update": f"UPDATE {_qn(check_table)} SET {update_sets} WHERE id = %s",  # noqa: S608
         "insert_flip": _insert_sql(Flip, _FLIP_INSERT_FIELDS),
         "insert_ping": _insert_sql(Ping, _PING_INSERT_FIELDS),
+        # A multi-row insert: "(%s, ...)" once per ping follows.
+        "insert_pings": _insert_sql(Ping, _PING_INSERT_FIELDS).rsplit(" VALUES ", 1)[0]
+        + " VALUES ",
     }
 
 
@@ -321,12 +326,23 @@ def _check_converters(vendor: str) -> list[tuple[int, list[Any], Any]]:
 
 
 def _check_from_row(row: Sequence[Any], db: Any = connection) -> Check:
-    """A Check from a row of all its columns, as the ORM would build it."""
+    """A Check from a row of all its columns, as the ORM would build it.
+
+    What `Model.from_db` gives (the converted values as attributes, a state that is
+    saved in `db`) without `Model.__init__`'s per-field work and init signals, which
+    cost more than the rest of a ping's logic; no receiver listens to them for Check
+    (tests/checks/test_ping_sql.py compares the two).
+    """
     values = list(row)
     for index, converters, column in _check_converters(db.vendor):
         for converter in converters:
             values[index] = converter(values[index], column, db)
-    return Check.from_db(db.alias, _CHECK_ATTNAMES, values)
+    check = Check.__new__(Check)
+    check.__dict__.update(zip(_CHECK_ATTNAMES, values, strict=True))
+    state = ModelState()
+    state.adding, state.db = False, db.alias
+    check._state = state
+    return check
 
 
 def _lock_check(statement: str, params: list[Any]) -> list[Check]:
@@ -483,11 +499,11 @@ def _apply_many(
         locked = _check_from_row(row[:-1], db)
         by_code[locked.code] = locked
         by_slug.setdefault((row[-1], locked.slug), []).append(locked)
-    sql = _ping_sql(db.vendor)
     kinds: list[PingKind | None] = []
     touched: dict[int, Check] = {}
     flips: list[Flip] = []
-    saved_pings: list[Ping] = []
+    ping_rows: list[Any] = []
+    prune: list[int] = []
     for target, ping, now in pings:
         check: Check | None
         if target.code is not None:
@@ -498,28 +514,61 @@ def _apply_many(
         if check is None:
             kinds.append(None)
             continue
-        flip, saved = _prepare(check, ping, now)
+        kind = classify(check, ping)
+        flip = _apply_ping(check, kind, ping, now)
         touched[check.id] = check
         if flip is not None:
             flips.append(flip)
-        saved_pings.append(saved)
-        kinds.append(PingKind(saved.kind))
-    if not saved_pings:
+        ping_rows.extend(_ping_row(check, kind, ping, now, db))
+        kinds.append(kind)
+        if check.n_pings % PRUNE_EVERY == 0:
+            prune.append(check.id)
+    if not touched:
         return kinds, "", [], []
-    one_row = "(" + ", ".join(["%s"] * len(_PING_INSERT_FIELDS)) + ")"
-    insert_pings = sql["insert_ping"].rsplit(" VALUES ", 1)[0]
+    sql = _ping_sql(db.vendor)
+    count = len(ping_rows) // len(_PING_INSERT_FIELDS)
     statements = [
         *[sql["update"]] * len(touched),
         *[sql["insert_flip"]] * len(flips),
-        insert_pings + " VALUES " + ", ".join([one_row] * len(saved_pings)),
+        sql["insert_pings"] + ", ".join([_PING_ROW_PLACEHOLDERS] * count),
     ]
     values = [
-        *(v for c in touched.values() for v in (*_values(c, _PING_UPDATE, db), c.pk)),
+        *(v for c in touched.values() for v in (*_update_values(c), c.pk)),
         *(v for f in flips for v in _values(f, _FLIP_INSERT_FIELDS, db)),
-        *(v for p in saved_pings for v in _values(p, _PING_INSERT_FIELDS, db)),
+        *ping_rows,
     ]
-    prune = [p.owner_id for p in saved_pings if p.n % PRUNE_EVERY == 0]
     return kinds, "; ".join(statements), values, prune
+
+
+# A batch's values are taken as they are where get_db_prep_save() would hand them to
+# PostgreSQL unchanged: for the check's ping fields (datetimes, a UUID, an interval,
+# strings, an integer and a boolean) that is every one of them; a ping row adapts its
+# address and body as those fields do. tests/checks/test_ping_sql.py compares both
+# with the ORM's values.
+_update_values = operator.attrgetter(
+    *(f.attname for f in _concrete_fields(Check, _PING_UPDATE))
+)
+_PING_ROW_PLACEHOLDERS = "(" + ", ".join(["%s"] * len(_PING_INSERT_FIELDS)) + ")"
+
+
+def _ping_row(
+    check: Check, kind: PingKind, ping: PingData, now: datetime, db: Any
+) -> list[Any]:
+    """The values of one ping's row, in the order of _PING_INSERT_FIELDS."""
+    row = {
+        "n": check.n_pings,
+        "owner": check.id,
+        "created": now,
+        "kind": kind,
+        "scheme": ping.scheme,
+        "remote_addr": db.ops.adapt_ipaddressfield_value(ping.remote_addr),
+        "method": ping.method,
+        "ua": ping.ua,
+        "body": db.Database.Binary(ping.body) if ping.body else None,
+        "exitstatus": ping.exitstatus,
+        "rid": ping.rid,
+    }
+    return [row[name] for name in _PING_INSERT_FIELDS]
 
 
 def _begin_and_lock(
