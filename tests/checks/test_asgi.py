@@ -7,6 +7,7 @@ road elsewhere.
 
 import asyncio
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -277,3 +278,63 @@ def test_lifespan_starts_and_stops(app):
 
     run(app({"type": "lifespan"}, receive, send))
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+# --- gathering a batch under load (AsyncGroupCommit._gather) -----------------------
+
+
+def gather_in_thread(group: AsyncGroupCommit) -> threading.Thread:
+    def gather():
+        with group._lock:
+            group._gather()
+
+    thread = threading.Thread(target=gather)
+    thread.start()
+    return thread
+
+
+def queue_one(group: AsyncGroupCommit) -> None:
+    with group._lock:  # as record() does
+        group._queue.append(object())  # _gather only counts the queue
+        group._arrived.notify()
+
+
+def test_under_load_a_batch_waits_for_as_many_pings_as_the_last_one(monkeypatch):
+    monkeypatch.setattr(group_commit, "GATHER_WAIT", 60.0)
+    group = AsyncGroupCommit()
+    group._last = (3, time.monotonic())
+    queue_one(group)
+    thread = gather_in_thread(group)
+    queue_one(group)
+    thread.join(0.2)
+    assert thread.is_alive()  # two of three: still waiting
+    queue_one(group)
+    thread.join(30)
+    assert not thread.is_alive()
+
+
+def test_gathering_ends_after_gather_wait_with_fewer_pings(monkeypatch):
+    monkeypatch.setattr(group_commit, "GATHER_WAIT", 0.05)
+    group = AsyncGroupCommit()
+    group._last = (3, time.monotonic())
+    queue_one(group)
+    thread = gather_in_thread(group)
+    thread.join(30)
+    assert not thread.is_alive()
+    assert len(group._queue) == 1
+
+
+@pytest.mark.parametrize(
+    "last",
+    [(3, -1000.0), (1, None)],
+    ids=["the last batch ended long ago", "the last batch had one ping"],
+)
+def test_no_gathering_when_not_under_load(monkeypatch, last):
+    monkeypatch.setattr(group_commit, "GATHER_WAIT", 60.0)
+    group = AsyncGroupCommit()
+    size, ended = last
+    group._last = (size, time.monotonic() + ended if ended else time.monotonic())
+    queue_one(group)
+    thread = gather_in_thread(group)
+    thread.join(30)
+    assert not thread.is_alive()
