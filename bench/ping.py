@@ -17,6 +17,7 @@ each gunicorn worker. Only 127.0.0.1; every phase is bounded by --duration.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -241,13 +242,41 @@ def commit_count(url: str) -> int:
         return cursor.fetchone()[0]
 
 
+def worker_pids(master_pid: int) -> list[int]:
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text()
+    return [int(pid) for pid in children.split()]
+
+
+def connections_per_worker(master_pid: int, port: int) -> list[int]:
+    """Established connections to `port` that each gunicorn worker holds.
+
+    A keep-alive connection stays with the process that accepted it, and gunicorn's
+    processes share one listening socket: how the load's connections fell out between
+    them moves the figures from run to run (docs/performance.md).
+    """
+    established = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "01" and int(local.rsplit(":", 1)[1], 16) == port:
+                established.add(inode)
+    counts = []
+    for pid in worker_pids(master_pid):
+        held = set()
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):  # closed meanwhile
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    held.add(target[len("socket:[") : -1])
+        counts.append(len(held & established))
+    return sorted(counts, reverse=True)
+
+
 def worker_memory(master_pid: int) -> list[dict]:
     """RSS and PSS (shared pages divided among sharers) of each gunicorn worker, MiB."""
     result = []
-    children = (
-        Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
-    )
-    for pid in children:
+    for pid in worker_pids(master_pid):
         rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
         rss, pss = (
             int(re.search(rf"^{field}:\s+(\d+) kB", rollup, re.M).group(1))
@@ -333,9 +362,17 @@ def main() -> None:
             # Warm up: connections opened, code paths imported.
             load(base, paths, 1, args.connections, body, workdir)
             commits = commit_count(url)
+            spread: list[int] = []
+            sample = threading.Timer(
+                args.duration / 2,
+                lambda into=spread: into.extend(connections_per_worker(web.pid, port)),
+            )
+            sample.start()
             results[label] = load(
                 base, paths, args.duration, args.connections, body, workdir
             )
+            sample.join()
+            results[label]["connections_per_worker"] = spread
             # Transactions committed in the database meanwhile (PostgreSQL's
             # statistics, flushed within a second): pings per transaction shows how
             # many pings the group commit put in one.
@@ -376,7 +413,7 @@ def main() -> None:
     )
     print(
         f"{'scenario':<22}{'pings/s':>10}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
-        f"{'non-2xx':>9}{'vs pgbench':>12}{'pings/commit':>14}"
+        f"{'non-2xx':>9}{'vs pgbench':>12}{'pings/commit':>14}  conns/worker"
     )
     for label, title in (
         ("uuid", "GET /ping/<uuid>"),
@@ -388,7 +425,8 @@ def main() -> None:
             print(
                 f"{title:<22}{r['rate']:>10.0f}{r['p50_ms']:>9.2f}{r['p90_ms']:>9.2f}"
                 f"{r['p99_ms']:>9.2f}{r['errors']:>9}{r['ratio_to_pgbench']:>11.2f}x"
-                f"{r['pings_per_commit']:>14.2f}"
+                f"{r['pings_per_commit']:>14.2f}  "
+                + "/".join(str(n) for n in r["connections_per_worker"])
             )
     pg = results["pgbench"]
     print(
