@@ -25,12 +25,14 @@ if web_worker not in WEB_WORKERS:
     raise SystemExit(
         f"WEB_WORKER={web_worker!r}: expected one of {sorted(WEB_WORKERS)}"
     )
-worker_class = web_worker
+# asgi: gunicorn's asgi worker on an event loop that deals connections out between
+# the processes (hcserver/worker.py).
+worker_class = "hcserver.worker.Worker" if web_worker == "asgi" else web_worker
 wsgi_app = WEB_WORKERS[web_worker]
 # Processes x threads; each thread holds its own persistent database connection.
 workers = _int("WEB_CONCURRENCY", 2)
 threads = _int("GUNICORN_THREADS", 8)
-if worker_class == "asgi":
+if web_worker == "asgi":
     # The asgi worker has no thread setting: hcserver.asgi reads GUNICORN_THREADS.
     del threads
 timeout = _int("GUNICORN_TIMEOUT", 30)

@@ -38,7 +38,7 @@ def test_gunicorn_runs_the_asgi_application_by_default(monkeypatch):
     monkeypatch.delenv("WEB_WORKER", raising=False)
     conf = runpy.run_path(CONF)
     assert (conf["worker_class"], conf["wsgi_app"]) == (
-        "asgi",
+        "hcserver.worker.Worker",
         "hcserver.asgi:application",
     )
 

@@ -1,0 +1,133 @@
+"""hcserver/worker.py: the web role's gunicorn worker deals connections out between
+its processes."""
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from bench.ping import connections_per_worker
+from bench.processes import ROOT, free_port, role_env, wait_for
+from hcserver.worker import ConnectionTable, takes_next
+
+
+@pytest.mark.parametrize(
+    ("mine", "others", "takes"),
+    [
+        (0, [], True),
+        (3, [2, 5], True),
+        (4, [2, 5], False),
+        (2, [2], True),
+    ],
+    ids=["alone", "one more than the fewest", "two more", "as many"],
+)
+def test_a_process_takes_the_next_connection_unless_it_holds_two_more(
+    mine, others, takes
+):
+    assert takes_next(mine, others) is takes
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_processes_get_slots_of_their_own():
+    table = ConnectionTable(slots=4)
+    assert table.claim(os.getpid()) != table.claim(os.getppid())
+
+
+def test_a_slot_a_dead_process_left_is_claimed_again():
+    table = ConnectionTable(slots=1)
+    table.claim(dead_pid())
+    assert table.claim(os.getpid()) == 0
+
+
+def test_a_process_sees_what_the_others_hold():
+    table = ConnectionTable(slots=4)
+    mine, parent = table.claim(os.getpid()), table.claim(os.getppid())
+    table.publish(mine, 3)
+    table.publish(parent, 5)
+    assert table.others(mine) == [5]
+
+
+def test_a_dead_process_is_not_among_the_others():
+    table = ConnectionTable(slots=4)
+    mine, dead = table.claim(os.getpid()), table.claim(dead_pid())
+    table.publish(dead, 0)
+    assert table.others(mine) == []
+
+
+def test_a_released_slot_is_not_among_the_others():
+    table = ConnectionTable(slots=4)
+    mine, parent = table.claim(os.getpid()), table.claim(os.getppid())
+    table.release(parent, os.getppid())
+    assert table.others(mine) == []
+
+
+@pytest.fixture
+def two_workers(tmp_path):
+    """gunicorn with two hcserver.worker.Worker processes: (master pid, port)."""
+    port = free_port()
+    log = tmp_path / "gunicorn.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(  # noqa: S603 - our own command line
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--worker-class",
+                "hcserver.worker.Worker",
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "tests.deploy.hello_asgi:app",
+            ],
+            cwd=ROOT,
+            env=role_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(
+            lambda: log.read_text().count("ASGI server listening") == 2,
+            30,
+            "two gunicorn workers",
+        )
+        yield server.pid, port
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def get(connection: socket.socket) -> bytes:
+    connection.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+    connection.settimeout(30)
+    answer = b""
+    while not answer.endswith(b"\r\n\r\nOK"):
+        part = connection.recv(4096)
+        assert part, f"connection closed after {answer!r}"
+        answer += part
+    return answer
+
+
+@pytest.mark.slow
+def test_keep_alive_connections_opened_together_are_dealt_out(two_workers):
+    master, port = two_workers
+    # One connection first: both processes take their place in the table.
+    with socket.create_connection(("127.0.0.1", port)) as first:
+        get(first)
+    together = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
+    try:
+        for connection in together:
+            get(connection)
+        held = connections_per_worker(master, port)
+    finally:
+        for connection in together:
+            connection.close()
+    assert sum(held) == 8
+    assert max(held) - min(held) <= 2
