@@ -199,7 +199,11 @@ class AsyncGroupCommit:
                     target=self._work, name="ping-group-commit", daemon=True
                 )
                 self._thread.start()
-        self._wake.set()
+        # The thread clears the flag under the lock, and only when it has found the
+        # queue empty: set and still set after this job was queued means it will
+        # look at the queue again.
+        if not self._wake.is_set():
+            self._wake.set()
         timer = job.future.get_loop().call_later(WAIT_LIMIT, self._expire, job)
         try:
             return await job.future

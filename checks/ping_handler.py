@@ -137,7 +137,7 @@ class PingHandler(WSGIHandler):
         if found is None:
             return self.fallback(environ, start_response)
         environ[ROUTE_KEY] = found
-        together = self.prepare(environ, found)
+        together = None if connection.in_atomic_block else self.prepare(environ, found)
         if together is not None and self.record(together):
             status, headers = self.ok_answer(together)
             start_response(status, headers)
@@ -151,8 +151,8 @@ class PingHandler(WSGIHandler):
         return super().__call__(environ, start_response)
 
     def group_commit_on(self) -> bool:
-        # The vendor is every thread's; `connection` is this thread's (one lookup
-        # through the thread-local proxy, which costs as much as the rest).
+        # The vendor is read once: `connection` is a thread-local proxy, and on an
+        # event loop every request's task gets a connection object of its own.
         return (
             self.group_commit_chain
             and self.vendor == "postgresql"
@@ -160,12 +160,16 @@ class PingHandler(WSGIHandler):
             and not settings.DEBUG
             and not settings.DISALLOWED_USER_AGENTS
             and not settings.PREPEND_WWW
-            and not connection.in_atomic_block
         )
 
     def prepare(self, environ: dict[str, Any], found: Any) -> Together | None:
         """A well-formed ping to record through the group commit; None (nothing
-        read from the body) for a request that takes the Django road."""
+        read from the body) for a request that takes the Django road.
+
+        The caller makes sure it is not inside a transaction of its own (the group
+        commit records on another connection): __call__ below; hcserver/asgi.py's
+        event loop never opens one.
+        """
         if not self.group_commit_on():
             return None
         request = WSGIRequest(environ)
@@ -200,8 +204,11 @@ class PingHandler(WSGIHandler):
         result = self.group.record(together.target, together.data, timezone.now())
         return isinstance(result, PingKind)
 
-    def ok_answer(self, together: Together) -> tuple[str, list[tuple[str, str]]]:
-        """The status line and headers of the `OK` the view and middleware give."""
+    def ok_answer(
+        self, together: Together, epoch: float | None = None
+    ) -> tuple[str, list[tuple[str, str]]]:
+        """The status line and headers of the `OK` the view and middleware give
+        (Expires: now, or `epoch` seconds)."""
         request = together.request
         secure = request.is_secure()
         if secure not in self._ok:
@@ -213,7 +220,7 @@ class PingHandler(WSGIHandler):
             self._ok[secure] = headers, expires
         headers, expires = self._ok[secure]
         headers = headers.copy()
-        headers[expires] = ("Expires", http_date())
+        headers[expires] = ("Expires", http_date(epoch))
         return "200 OK", headers
 
     def _get_response(self, request: HttpRequest) -> HttpResponseBase:

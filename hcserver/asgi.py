@@ -25,6 +25,7 @@ import asyncio
 import io
 import os
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
@@ -47,6 +48,7 @@ from checks.ping_handler import (  # noqa: E402
     PREFIX,
     ROUTE_KEY,
     PingHandler,
+    Together,
     match_ping_url,
 )
 
@@ -69,6 +71,8 @@ class Application:
         self.other = WSGIMiddleware(handler, workers=threads)  # type: ignore[arg-type]
         # Pings on the Django road share the bridge's threads (and connections).
         self.pool = self.other.executor
+        # The `OK`'s headers as sent, by request.is_secure(): (second, headers).
+        self._ok: dict[bool, tuple[int, list[tuple[bytes, bytes]]]] = {}
 
     def close(self) -> None:
         """Finish the pings in hand and close every thread's database connection."""
@@ -117,11 +121,22 @@ class Application:
                 together.target, together.data, timezone.now()
             )
             if isinstance(result, PingKind):
-                status, headers = self.handler.ok_answer(together)
-                return int(status[:3]), _asgi_headers(headers), OK
+                return 200, self.ok_headers(together), OK
         return await loop.run_in_executor(
             self.pool, _call_wsgi, self.handler.django_road, environ
         )
+
+    def ok_headers(self, together: Together) -> list[tuple[bytes, bytes]]:
+        """The headers of an `OK`, built and encoded once a second (the only one
+        that changes, Expires, counts whole seconds)."""
+        second = int(time.time())
+        secure = together.request.is_secure()
+        cached = self._ok.get(secure)
+        if cached is None or cached[0] != second:
+            status, headers = self.handler.ok_answer(together, second)
+            assert status == "200 OK"  # noqa: S101 - what the ping view answers
+            cached = self._ok[secure] = second, _asgi_headers(headers)
+        return list(cached[1])
 
 
 async def _read_body(receive: Receive, limit: int | None) -> bytes:

@@ -15,11 +15,12 @@ import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.test import RequestFactory
 from django.utils import timezone
+from django.utils.http import http_date
 
 from checks import group_commit, services
 from checks.group_commit import AsyncGroupCommit, Outcome
 from checks.models import Ping, Status
-from checks.ping_handler import PingHandler
+from checks.ping_handler import PingHandler, match_ping_url
 from hcserver.asgi import Application
 from tests.checks.test_group_commit import by_code, stored
 from tests.checks.test_ping_handler import REQUESTS, TIMED, call, twin_checks
@@ -338,3 +339,44 @@ def test_no_gathering_when_not_under_load(monkeypatch, last):
     thread = gather_in_thread(group)
     thread.join(30)
     assert not thread.is_alive()
+
+
+# --- the `OK`'s headers (Application.ok_headers) -----------------------------------
+
+
+def together_for(app, **extra):
+    check = CheckFactory()
+    environ = RequestFactory().get(f"/ping/{check.code}", **extra).environ
+    together = app.handler.prepare(environ, match_ping_url(environ["PATH_INFO"]))
+    assert together is not None
+    return together
+
+
+def expires(headers) -> bytes:
+    return dict(headers)[b"expires"]
+
+
+@pytest.mark.postgres
+def test_ok_headers_expire_now(app):
+    before = int(time.time())
+    headers = app.ok_headers(together_for(app))
+    after = int(time.time())
+    assert expires(headers) in {
+        http_date(second).encode() for second in range(before, after + 1)
+    }
+
+
+@pytest.mark.postgres
+def test_ok_headers_of_https_pings_are_the_https_answers(app, settings):
+    settings.SECURE_HSTS_SECONDS = 3600
+    plain = dict(app.ok_headers(together_for(app)))
+    secure = dict(app.ok_headers(together_for(app, secure=True)))
+    assert b"strict-transport-security" in secure
+    assert b"strict-transport-security" not in plain
+
+
+@pytest.mark.postgres
+def test_ok_headers_handed_out_are_not_shared(app):
+    together = together_for(app)
+    app.ok_headers(together).append((b"x-changed", b"by a caller"))
+    assert b"x-changed" not in dict(app.ok_headers(together))
