@@ -207,8 +207,9 @@ def record_ping(*, check: Check, ping: PingData, now: datetime) -> PingKind:
 # --- the ping path's SQL, built once --------------------------------------------------
 # Compiling ORM queries costs more CPU per ping than PostgreSQL spends on the whole
 # transaction (docs/performance.md), so the statements of a ping are built once per
-# database vendor from the models' metadata; values still go through each field's
-# get_db_prep_save() and the locked row through the ORM's converters and from_db().
+# database vendor from the models' metadata. The locked row becomes a Check through
+# the ORM's converters (_check_from_row); a single ping's values go through each
+# field's get_db_prep_save(), a batch's are taken as they are (see _ping_row).
 #
 # On PostgreSQL, outside a caller's transaction, a ping is two round trips:
 # `BEGIN; SELECT ... FOR UPDATE`, then `UPDATE ...; [INSERT flip;] INSERT ping; COMMIT`
@@ -542,9 +543,11 @@ def _apply_many(
 
 # A batch's values are taken as they are where get_db_prep_save() would hand them to
 # PostgreSQL unchanged: for the check's ping fields (datetimes, a UUID, an interval,
-# strings, an integer and a boolean) that is every one of them; a ping row adapts its
-# address and body as those fields do. tests/checks/test_ping_sql.py compares both
-# with the ORM's values.
+# strings, an integer and a boolean) that is every one of them. A ping row adapts
+# its address and body for the database as those fields do; the address skips the
+# field's own normalising (clean_ipv6_address), which PostgreSQL's inet type does
+# the same way. tests/checks/test_ping_sql.py compares the SQL literals of both with
+# the ORM's.
 _update_values = operator.attrgetter(
     *(f.attname for f in _concrete_fields(Check, _PING_UPDATE))
 )

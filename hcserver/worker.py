@@ -9,13 +9,21 @@ idle. Measured with 8 wrk connections on 2 processes (docs/performance.md): 8/0 
 half the runs, with a third fewer pings/s than 4/4.
 
 This worker deals connections out instead. Each process publishes how many
-connections it holds in a table shared by the processes gunicorn forks; a process
-takes the next connection only if it holds at most one more than the process that
-holds fewest (`takes_next`), and otherwise leaves it in the listen queue for that
-one. Whatever it decides, it then leaves the socket alone for ACCEPT_PAUSE: one
-accept at a time, with time for its count to catch up. A process that has been
-held back for ACCEPT_WAIT_MAX takes the connection anyway, so a stalled process
-never stops the others. Nothing else changes: same loop, protocol and settings.
+connections it holds in a table shared by the processes gunicorn forks. When the
+socket turns readable, a process takes as many waiting connections as keep it at
+most one above the process that holds fewest (`share`, at least one), or none if it
+is already above that, and leaves the rest in the listen queue for the others. Then
+it leaves the socket alone for ACCEPT_PAUSE, which gives its count time to catch up
+and the other processes time to take their share. A process that has been held back
+for ACCEPT_WAIT_MAX takes a connection anyway, so a stalled process never stops the
+others; a process leaves the table when it stops serving.
+
+One process takes at most about `share` connections per turn of ACCEPT_PAUSE (the
+event loop's timers have a resolution of about 1 ms): some thousand new connections
+per second and process, more than it can answer pings on. With gunicorn's
+`reuse_port` each process has a listening socket of its own, which the kernel deals
+out, and this worker serves it as gunicorn's does. The event loop is asyncio's own
+(gunicorn's `asgi_loop` setting does not apply; uvloop measured no faster).
 """
 
 from __future__ import annotations
@@ -25,30 +33,37 @@ import contextlib
 import ctypes
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from gunicorn.workers.gasgi import ASGIWorker
 
-# Seconds between two looks at the listening socket in one process.
+# Seconds a process leaves the listening socket alone after each look at it.
 ACCEPT_PAUSE = 0.0005
 # Seconds a process leaves a waiting connection to the others at most.
 ACCEPT_WAIT_MAX = 0.05
 # Worker processes that take part at most (beyond that, a process accepts freely).
 SLOTS = 64
+# Seconds a process waits for the table's lock (its holder may have been killed).
+LOCK_WAIT = 0.01
 
 
-def takes_next(mine: int, others: list[int]) -> bool:
-    """Whether a process holding `mine` connections takes the next one, when the
-    other processes hold `others`."""
-    return not others or mine <= min(others) + 1
+def share(mine: int, others: list[int]) -> int:
+    """How many waiting connections a process holding `mine` takes, when the other
+    processes hold `others`: up to one more than the fewest, at least one if it is
+    not above that, none if it is."""
+    if not others:
+        return 1
+    return max(0, min(others) + 2 - mine)
 
 
 class ConnectionTable:
     """(pid, connections held) per worker process, in memory shared across fork.
 
     Created on import: gunicorn's arbiter imports the worker class before it forks
-    the workers, so they all see the same table.
+    the workers, so they all see the same table. A process writes only its own slot's
+    count; claiming and freeing slots take a lock, and a process that cannot get it
+    within LOCK_WAIT goes without the table this time.
     """
 
     def __init__(self, slots: int = SLOTS) -> None:
@@ -56,19 +71,37 @@ class ConnectionTable:
         self.cells = multiprocessing.RawArray(ctypes.c_long, 2 * slots)
         self.lock = multiprocessing.Lock()
 
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[bool]:
+        got = self.lock.acquire(timeout=LOCK_WAIT)
+        try:
+            yield got
+        finally:
+            if got:
+                self.lock.release()
+
     def claim(self, pid: int) -> int | None:
-        """A slot for process `pid`: a free one, or one a dead process left."""
-        with self.lock:
+        """A slot for process `pid`: a free one, or one a dead process left. Any
+        other slot under the same pid (left by a dead process whose pid was reused)
+        is freed."""
+        with self._locked() as got:
+            if not got:
+                return None
+            found = None
             for slot in range(self.slots):
                 owner = self.cells[2 * slot]
-                if owner == 0 or owner == pid or not _alive(owner):
+                if owner == pid and found is not None:
+                    self.cells[2 * slot], self.cells[2 * slot + 1] = 0, 0
+                elif found is None and (
+                    owner == 0 or owner == pid or not _alive(owner)
+                ):
                     self.cells[2 * slot], self.cells[2 * slot + 1] = pid, 0
-                    return slot
-        return None
+                    found = slot
+            return found
 
     def release(self, slot: int, pid: int) -> None:
-        with self.lock:
-            if self.cells[2 * slot] == pid:
+        with self._locked() as got:
+            if got and self.cells[2 * slot] == pid:
                 self.cells[2 * slot], self.cells[2 * slot + 1] = 0, 0
 
     def publish(self, slot: int, held: int) -> None:
@@ -102,8 +135,8 @@ TABLE = ConnectionTable()
 
 
 class SharingLoop(asyncio.SelectorEventLoop):
-    """An asyncio loop that accepts one connection at a time, when `takes_next`
-    says this process should (`held` counts the connections it has)."""
+    """An asyncio loop that takes waiting connections in turns with the other
+    processes in `table` (`held` counts the connections this process has)."""
 
     def __init__(self, held: Callable[[], int], table: ConnectionTable = TABLE):
         super().__init__()
@@ -111,6 +144,7 @@ class SharingLoop(asyncio.SelectorEventLoop):
         self.table = table
         self.slot: int | None = None
         self.held_back_since: float | None = None
+        self.last_look = 0.0
 
     def _accept_connection(  # type: ignore[override]
         self,
@@ -123,49 +157,70 @@ class SharingLoop(asyncio.SelectorEventLoop):
     ) -> None:
         # `backlog` is only the number of accept() calls made here; the listen
         # queue itself was sized before (Server._start_serving) and stays as is.
-        accept = (protocol_factory, sock, sslcontext, server, 1, *args)
-        if self.my_turn():
-            self.held_back_since = None
-            super()._accept_connection(*accept)  # type: ignore[misc]
+        take = self.turn()
+        fd = sock.fileno()
+        if take:
+            super()._accept_connection(  # type: ignore[misc]
+                protocol_factory, sock, sslcontext, server, take, *args
+            )
+            if self._selector.get_map().get(fd) is None:  # type: ignore[attr-defined]
+                return  # out of file descriptors: asyncio watches again later
         # Stop watching the socket meanwhile: it stays readable while connections
         # wait, and they may be another process's to take.
-        self._remove_reader(sock.fileno())  # type: ignore[attr-defined]
+        self._remove_reader(fd)  # type: ignore[attr-defined]
+        accept = (protocol_factory, sock, sslcontext, server, backlog, *args)
         self.call_later(ACCEPT_PAUSE, self._watch_again, accept)
 
-    def my_turn(self) -> bool:
+    def turn(self) -> int:
+        """How many waiting connections this process takes now."""
+        now = self.time()
+        if now - self.last_look > ACCEPT_PAUSE + 0.01:
+            self.held_back_since = None  # a new wait, not the last one's
+        self.last_look = now
         if self.slot is None:  # claimed once serving: a booting process has none
             self.slot = self.table.claim(os.getpid())
             if self.slot is None:
-                return True
+                return 1
         held = self.held()
         self.table.publish(self.slot, held)
-        if takes_next(held, self.table.others(self.slot)):
-            return True
-        now = self.time()
+        take = share(held, self.table.others(self.slot))
+        if take:
+            self.held_back_since = None
+            return take
         if self.held_back_since is None:
             self.held_back_since = now
-        return now - self.held_back_since >= ACCEPT_WAIT_MAX
+        if now - self.held_back_since >= ACCEPT_WAIT_MAX:
+            self.held_back_since = None
+            return 1
+        return 0
 
     def _watch_again(self, accept: tuple[Any, ...]) -> None:
         sock, server = accept[1], accept[3]
         if sock.fileno() < 0 or (server is not None and not server.is_serving()):
-            self.leave()  # the server was closed meanwhile: shutting down
-            return
+            return  # the server was closed meanwhile
         self._add_reader(sock.fileno(), self._accept_connection, *accept)  # type: ignore[attr-defined]
 
+    def _stop_serving(self, sock: Any) -> None:
+        # The server is closing (shutdown, reload, max_requests): this process
+        # takes no more connections, so the others must not wait for it.
+        self.leave()
+        super()._stop_serving(sock)  # type: ignore[misc]
+
     def leave(self) -> None:
-        """Take this process out of the table (it accepts no more connections)."""
+        """Take this process out of the table."""
         if self.slot is not None:
             self.table.release(self.slot, os.getpid())
             self.slot = None
 
 
 class Worker(ASGIWorker):
-    """gunicorn's asgi worker on a SharingLoop."""
-
-    loop: SharingLoop
+    """gunicorn's asgi worker on a SharingLoop (on asyncio's own loop with
+    `reuse_port`, where the kernel deals connections out)."""
 
     def _setup_event_loop(self) -> None:
+        if self.cfg.reuse_port:
+            super()._setup_event_loop()
+            return
         self.loop = SharingLoop(lambda: self.nr_conns)
         asyncio.set_event_loop(self.loop)
 
@@ -173,5 +228,6 @@ class Worker(ASGIWorker):
         try:
             super().run()
         finally:
-            with contextlib.suppress(Exception):
-                self.loop.leave()
+            if isinstance(self.loop, SharingLoop):
+                with contextlib.suppress(Exception):
+                    self.loop.leave()

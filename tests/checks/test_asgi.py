@@ -289,9 +289,15 @@ def gather_in_thread(group: AsyncGroupCommit) -> threading.Thread:
         with group._lock:
             group._gather()
 
-    thread = threading.Thread(target=gather)
+    thread = threading.Thread(target=gather, daemon=True)
     thread.start()
     return thread
+
+
+@pytest.fixture
+def under_load(monkeypatch):
+    """Every batch counts as just ended, however slowly the test runs."""
+    monkeypatch.setattr(group_commit, "GATHER_AFTER", 3600.0)
 
 
 def queue_one(group: AsyncGroupCommit) -> None:
@@ -300,7 +306,9 @@ def queue_one(group: AsyncGroupCommit) -> None:
         group._arrived.notify()
 
 
-def test_under_load_a_batch_waits_for_as_many_pings_as_the_last_one(monkeypatch):
+def test_under_load_a_batch_waits_for_as_many_pings_as_the_last_one(
+    monkeypatch, under_load
+):
     monkeypatch.setattr(group_commit, "GATHER_WAIT", 60.0)
     group = AsyncGroupCommit()
     group._last = (3, time.monotonic())
@@ -314,27 +322,33 @@ def test_under_load_a_batch_waits_for_as_many_pings_as_the_last_one(monkeypatch)
     assert not thread.is_alive()
 
 
-def test_gathering_ends_after_gather_wait_with_fewer_pings(monkeypatch):
-    monkeypatch.setattr(group_commit, "GATHER_WAIT", 0.05)
+def test_gathering_ends_after_gather_wait_with_fewer_pings(monkeypatch, under_load):
+    monkeypatch.setattr(group_commit, "GATHER_WAIT", 0.2)
     group = AsyncGroupCommit()
     group._last = (3, time.monotonic())
+    queue_one(group)
+    started = time.monotonic()
+    thread = gather_in_thread(group)
+    thread.join(30)
+    assert not thread.is_alive()
+    assert time.monotonic() - started >= 0.2  # it did wait
+    assert len(group._queue) == 1
+
+
+def test_no_gathering_when_the_last_batch_ended_long_ago(monkeypatch):
+    monkeypatch.setattr(group_commit, "GATHER_WAIT", 60.0)
+    group = AsyncGroupCommit()
+    group._last = (3, time.monotonic() - 1000.0)
     queue_one(group)
     thread = gather_in_thread(group)
     thread.join(30)
     assert not thread.is_alive()
-    assert len(group._queue) == 1
 
 
-@pytest.mark.parametrize(
-    "last",
-    [(3, -1000.0), (1, None)],
-    ids=["the last batch ended long ago", "the last batch had one ping"],
-)
-def test_no_gathering_when_not_under_load(monkeypatch, last):
+def test_no_gathering_after_a_batch_of_one_ping(monkeypatch, under_load):
     monkeypatch.setattr(group_commit, "GATHER_WAIT", 60.0)
     group = AsyncGroupCommit()
-    size, ended = last
-    group._last = (size, time.monotonic() + ended if ended else time.monotonic())
+    group._last = (1, time.monotonic())
     queue_one(group)
     thread = gather_in_thread(group)
     thread.join(30)

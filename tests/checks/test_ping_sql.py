@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
 from checks import services
@@ -121,3 +122,10 @@ def test_ping_row_names_every_column_of_a_ping():
         CheckFactory(), PingKind.SUCCESS, PingData(), timezone.now(), connection
     )
     assert len(row) == len([f for f in Ping._meta.concrete_fields if not f.primary_key])
+
+
+def test_nothing_listens_to_check_init_signals():
+    # _check_from_row skips Model.__init__ and with it pre_init and post_init: a
+    # receiver added for Check (a field tracker, say) would miss the ping path.
+    assert not pre_init.has_listeners(Check)
+    assert not post_init.has_listeners(Check)

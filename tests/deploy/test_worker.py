@@ -10,23 +10,29 @@ import pytest
 
 from bench.ping import connections_per_worker
 from bench.processes import ROOT, free_port, role_env, wait_for
-from hcserver.worker import ConnectionTable, takes_next
+from hcserver import worker
+from hcserver.worker import ConnectionTable, share
 
 
 @pytest.mark.parametrize(
     ("mine", "others", "takes"),
     [
-        (0, [], True),
-        (3, [2, 5], True),
-        (4, [2, 5], False),
-        (2, [2], True),
+        (5, [], 1),
+        (0, [0, 3], 2),
+        (1, [0, 3], 1),
+        (2, [0, 3], 0),
+        (4, [2], 0),
     ],
-    ids=["alone", "one more than the fewest", "two more", "as many"],
+    ids=[
+        "alone: one at a time",
+        "as many as the fewest: up to one more",
+        "one more than the fewest: one more still",
+        "two more: none",
+        "further ahead: none",
+    ],
 )
-def test_a_process_takes_the_next_connection_unless_it_holds_two_more(
-    mine, others, takes
-):
-    assert takes_next(mine, others) is takes
+def test_a_process_takes_up_to_one_connection_more_than_the_fewest(mine, others, takes):
+    assert share(mine, others) == takes
 
 
 def dead_pid() -> int:
@@ -38,6 +44,21 @@ def dead_pid() -> int:
 def test_processes_get_slots_of_their_own():
     table = ConnectionTable(slots=4)
     assert table.claim(os.getpid()) != table.claim(os.getppid())
+
+
+def test_claiming_again_frees_another_slot_under_the_same_pid():
+    table = ConnectionTable(slots=4)
+    pid = os.getpid()
+    table.cells[2 * 3] = pid  # left by a dead process whose pid came back
+    assert table.claim(pid) == 0
+    assert [table.cells[2 * slot] for slot in range(4)] == [pid, 0, 0, 0]
+
+
+def test_without_the_lock_a_process_goes_without_a_slot(monkeypatch):
+    monkeypatch.setattr(worker, "LOCK_WAIT", 0.01)
+    table = ConnectionTable(slots=4)
+    table.lock.acquire()  # as if its holder had been killed
+    assert table.claim(os.getpid()) is None
 
 
 def test_a_slot_a_dead_process_left_is_claimed_again():
