@@ -9,17 +9,18 @@ idle. Measured with 8 wrk connections on 2 processes (docs/performance.md): 8/0 
 half the runs, with a third fewer pings/s than 4/4.
 
 This worker deals connections out instead. Each process publishes how many
-connections it holds in a table shared by the processes gunicorn forks. When the
-socket turns readable, a process takes as many waiting connections as keep it at
-most one above the process that holds fewest (`share`, at least one), or none if it
-is already above that, and leaves the rest in the listen queue for the others. Then
+connections it holds in a table shared by the processes gunicorn forks, from the
+moment it starts serving. When the socket turns readable, a process takes as many
+waiting connections as keep it at most one above the process that holds fewest
+(`share`, TAKE_MAX at most), or none if it is already above that, and leaves the
+rest in the listen queue for the others. Then
 it leaves the socket alone for ACCEPT_PAUSE, which gives its count time to catch up
 and the other processes time to take their share. A process that has been held back
 for ACCEPT_WAIT_MAX takes a connection anyway, so a stalled process never stops the
 others; a process leaves the table when it stops serving.
 
-One process takes at most about `share` connections per turn of ACCEPT_PAUSE (the
-event loop's timers have a resolution of about 1 ms): some thousand new connections
+One process takes at most TAKE_MAX connections per turn of ACCEPT_PAUSE (the event
+loop's timers have a resolution of about 1 ms): some two thousand new connections
 per second and process, more than it can answer pings on. With gunicorn's
 `reuse_port` each process has a listening socket of its own, which the kernel deals
 out, and this worker serves it as gunicorn's does. The event loop is asyncio's own
@@ -44,17 +45,19 @@ ACCEPT_PAUSE = 0.0005
 ACCEPT_WAIT_MAX = 0.05
 # Worker processes that take part at most (beyond that, a process accepts freely).
 SLOTS = 64
+# Connections a process takes at most per look at the socket.
+TAKE_MAX = 2
 # Seconds a process waits for the table's lock (its holder may have been killed).
 LOCK_WAIT = 0.01
 
 
 def share(mine: int, others: list[int]) -> int:
     """How many waiting connections a process holding `mine` takes, when the other
-    processes hold `others`: up to one more than the fewest, at least one if it is
-    not above that, none if it is."""
+    processes hold `others`: up to one more than the fewest (counts lag behind
+    accepts a little, so two at a time at most), none if it is above that."""
     if not others:
-        return 1
-    return max(0, min(others) + 2 - mine)
+        return TAKE_MAX
+    return max(0, min(min(others) + 2 - mine, TAKE_MAX))
 
 
 class ConnectionTable:
@@ -177,7 +180,7 @@ class SharingLoop(asyncio.SelectorEventLoop):
         if now - self.last_look > ACCEPT_PAUSE + 0.01:
             self.held_back_since = None  # a new wait, not the last one's
         self.last_look = now
-        if self.slot is None:  # claimed once serving: a booting process has none
+        if self.slot is None:  # no slot free, or the lock was not to be had
             self.slot = self.table.claim(os.getpid())
             if self.slot is None:
                 return 1
@@ -193,6 +196,13 @@ class SharingLoop(asyncio.SelectorEventLoop):
             self.held_back_since = None
             return 1
         return 0
+
+    def _start_serving(self, *args: Any, **kwargs: Any) -> None:
+        # In the table from the moment it serves: the others leave it its share
+        # from the first connection on.
+        if self.slot is None:
+            self.slot = self.table.claim(os.getpid())
+        super()._start_serving(*args, **kwargs)  # type: ignore[misc]
 
     def _watch_again(self, accept: tuple[Any, ...]) -> None:
         sock, server = accept[1], accept[3]

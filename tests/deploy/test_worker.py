@@ -17,15 +17,17 @@ from hcserver.worker import ConnectionTable, share
 @pytest.mark.parametrize(
     ("mine", "others", "takes"),
     [
-        (5, [], 1),
+        (5, [], 2),
         (0, [0, 3], 2),
+        (0, [7], 2),
         (1, [0, 3], 1),
         (2, [0, 3], 0),
         (4, [2], 0),
     ],
     ids=[
-        "alone: one at a time",
+        "alone: two at a time",
         "as many as the fewest: up to one more",
+        "far behind: still two at a time",
         "one more than the fewest: one more still",
         "two more: none",
         "further ahead: none",
