@@ -335,24 +335,26 @@ def test_gathering_ends_after_gather_wait_with_fewer_pings(monkeypatch, under_lo
     assert len(group._queue) == 1
 
 
+def takes_at_once(group: AsyncGroupCommit) -> bool:
+    """Whether _gather returns with one ping queued, GATHER_WAIT being 60 s."""
+    queue_one(group)
+    thread = gather_in_thread(group)
+    thread.join(30)
+    return not thread.is_alive()
+
+
 def test_no_gathering_when_the_last_batch_ended_long_ago(monkeypatch):
     monkeypatch.setattr(group_commit, "GATHER_WAIT", 60.0)
     group = AsyncGroupCommit()
     group._last = (3, time.monotonic() - 1000.0)
-    queue_one(group)
-    thread = gather_in_thread(group)
-    thread.join(30)
-    assert not thread.is_alive()
+    assert takes_at_once(group)
 
 
 def test_no_gathering_after_a_batch_of_one_ping(monkeypatch, under_load):
     monkeypatch.setattr(group_commit, "GATHER_WAIT", 60.0)
     group = AsyncGroupCommit()
     group._last = (1, time.monotonic())
-    queue_one(group)
-    thread = gather_in_thread(group)
-    thread.join(30)
-    assert not thread.is_alive()
+    assert takes_at_once(group)
 
 
 # --- the `OK`'s headers (Application.ok_headers) -----------------------------------

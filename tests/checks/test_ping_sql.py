@@ -98,20 +98,9 @@ def test_update_values_are_what_the_orm_would_write():
 def test_ping_row_values_are_what_the_orm_would_write(ping):
     check = CheckFactory(n_pings=41)
     now = timezone.now()
-    saved = Ping(
-        owner=check,
-        n=check.n_pings,
-        created=now,
-        kind=PingKind.SUCCESS,
-        scheme=ping.scheme,
-        remote_addr=ping.remote_addr,
-        method=ping.method,
-        ua=ping.ua,
-        body=ping.body or None,
-        exitstatus=ping.exitstatus,
-        rid=ping.rid,
-    )
-    row = services._ping_row(check, PingKind.SUCCESS, ping, now, connection)
+    # The one-ping path: the check applied in memory and its Ping instance.
+    _, saved = services._prepare(check, ping, now)
+    row = services._ping_row(check, PingKind(saved.kind), ping, now, connection)
     assert literals(row) == literals(
         services._values(saved, services._PING_INSERT_FIELDS)
     )
