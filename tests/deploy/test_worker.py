@@ -11,7 +11,7 @@ import pytest
 from bench.ping import connections_per_worker
 from bench.processes import ROOT, free_port, role_env, wait_for
 from hcserver import worker
-from hcserver.worker import ConnectionTable, share
+from hcserver.worker import ConnectionTable, SharingLoop, share
 
 
 @pytest.mark.parametrize(
@@ -154,3 +154,43 @@ def test_keep_alive_connections_opened_together_are_dealt_out(two_workers):
             connection.close()
     assert sum(held) == 8
     assert max(held) - min(held) <= 2
+
+
+@pytest.fixture
+def loop_beside_a_lighter_process():
+    """A SharingLoop holding 5 connections while another live process holds none."""
+    table = ConnectionTable(slots=4)
+    table.publish(table.claim(os.getppid()), 0)
+    loop = SharingLoop(lambda: 5, table)
+    loop.slot = table.claim(os.getpid())
+    yield loop, table
+    loop.close()
+
+
+def test_a_process_ahead_is_held_back(loop_beside_a_lighter_process):
+    loop, _ = loop_beside_a_lighter_process
+    assert loop.turn() == 0
+
+
+def test_a_process_held_back_for_accept_wait_max_takes_one(
+    loop_beside_a_lighter_process, monkeypatch
+):
+    loop, _ = loop_beside_a_lighter_process
+    clock = [1000.0]
+    monkeypatch.setattr(loop, "time", lambda: clock[0])
+    assert loop.turn() == 0
+    taken = 0
+    while not taken and clock[0] < 1001.0:
+        clock[0] += worker.ACCEPT_PAUSE  # looking again after each pause
+        taken = loop.turn()
+    assert taken == 1
+    assert clock[0] - 1000.0 == pytest.approx(worker.ACCEPT_WAIT_MAX, abs=0.001)
+
+
+def test_a_process_that_stops_serving_leaves_the_table(loop_beside_a_lighter_process):
+    loop, table = loop_beside_a_lighter_process
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        loop._stop_serving(listening)
+    assert table.others(table.claim(os.getppid())) == []
