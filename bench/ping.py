@@ -444,9 +444,10 @@ def main() -> None:
             results[label]["ratio_to_pgbench"] = (
                 results[label]["rate"] / pgbench["rate"]
             )
-            results[label]["ratio_to_pgbench_without_body"] = (
-                results[label]["rate"] / results["pgbench"]["rate"]
-            )
+    if "post" in results:
+        results["post"]["ratio_to_pgbench_without_body"] = (
+            results["post"]["rate"] / results["pgbench"]["rate"]
+        )
     if not args.keep:
         drop_database(url)
     shutil.rmtree(workdir, ignore_errors=True)
