@@ -42,7 +42,7 @@ from checks.models import (
     Reports,
     Status,
 )
-from integrations import email_links, http, registry
+from integrations import email, email_links, http, registry
 from integrations.base import DeliveryError
 from integrations.message import for_delivery, pending_for_delivery
 
@@ -402,7 +402,8 @@ def deliver_all(notification_ids: list[int]) -> None:
     next chunk.
     """
     loaded = pending_for_delivery(notification_ids)
-    with http.keep_alive():  # one connection to the channel's server
+    # One connection to the channel's server (HTTP, or the mail server for email).
+    with http.keep_alive(), email.keep_alive():
         for pk in notification_ids:
             if pk in loaded:
                 deliver(pk, loaded=loaded[pk])

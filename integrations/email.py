@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
@@ -17,6 +21,68 @@ if TYPE_CHECKING:
     from checks.models import Channel, Notification
 
 MAX_RECIPIENTS = 20
+
+_shared = threading.local()
+
+
+@contextmanager
+def keep_alive() -> Iterator[None]:
+    """Alerts emailed inside share one connection to the mail server.
+
+    A delivery batch sends to one channel: one connection (one TLS handshake and
+    login) serves the batch instead of one per alert. It is opened by the first
+    alert, checked with NOOP before each later one (a server that dropped it
+    meanwhile gets a new one, before any message is handed over), and dropped after
+    any failed alert, so one bad conversation never spoils the next.
+    """
+    if getattr(_shared, "held", None) is not None:
+        yield  # already inside one
+        return
+    _shared.held = []
+    try:
+        yield
+    finally:
+        held, _shared.held = _shared.held, None
+        for connection in held:
+            _close(connection)
+
+
+def _close(connection: Any) -> None:
+    # A connection whose QUIT fails is gone anyway; the alerts were sent.
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        connection.close()
+
+
+def _alive(connection: Any) -> bool:
+    """Whether a kept connection still answers (SMTP backends; others have none)."""
+    smtp = getattr(connection, "connection", None)
+    if smtp is None:
+        return True
+    try:
+        return bool(smtp.noop()[0] == 250)
+    except (smtplib.SMTPException, OSError):
+        return False
+
+
+@contextmanager
+def _connection() -> Iterator[Any]:
+    """A mail connection for one alert: the kept one inside keep_alive(), else new."""
+    held = getattr(_shared, "held", None)
+    if held is None:
+        with get_connection() as connection:
+            yield connection
+        return
+    if held and not _alive(held[0]):
+        _close(held.pop())
+    if not held:
+        connection = get_connection()
+        connection.open()
+        held.append(connection)
+    try:
+        yield held[0]
+    except BaseException:
+        _close(held.pop())
+        raise
 
 
 class EmailConfig(UpDownConfig):
@@ -34,7 +100,8 @@ class Email(UpDownKind):
     config = EmailConfig
 
     def send(self, channel: Channel, notification: Notification) -> None:
-        """Send the alert to each address as its own message over one connection.
+        """Send the alert to each address as its own message over one connection
+        (the batch's, inside keep_alive()).
 
         Each message has the address's one-click unsubscribe link (List-Unsubscribe).
 
@@ -49,7 +116,7 @@ class Email(UpDownKind):
         message = build_message(notification)
         subject = message.title
         try:
-            with get_connection() as connection:
+            with _connection() as connection:
                 for address in recipients:
                     # Each address's own unsubscribe link, in the headers and body.
                     url = email_links.unsubscribe_url(channel, address)

@@ -27,6 +27,8 @@ class ReceivedMail:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    # The client's (address, port): one per SMTP connection.
+    peer: tuple[str, int] | None = None
 
     @property
     def subject(self) -> str:
@@ -45,6 +47,20 @@ class _Collect:
     def __init__(self, server: SmtpServer) -> None:
         self.server = server
 
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        self.server.recipient_peers.append(session.peer)
+        if address in self.server.refuse:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
@@ -57,6 +73,7 @@ class _Collect:
                     envelope.mail_from or "",
                     list(envelope.rcpt_tos),
                     message,  # type: ignore[arg-type]
+                    session.peer,  # type: ignore[arg-type]
                 )
             )
             self.server.lock.notify_all()
@@ -68,17 +85,28 @@ class SmtpServer:
 
     def __init__(self) -> None:
         self.messages: list[ReceivedMail] = []
+        # Recipients answered `550 No such user` at RCPT.
+        self.refuse: set[str] = set()
+        # The client's (address, port) of every RCPT, accepted or not.
+        self.recipient_peers: list[tuple[str, int]] = []
         self.lock = threading.Condition()
         self.port = free_port()
-        self.controller = Controller(
-            _Collect(self), hostname="127.0.0.1", port=self.port
-        )
+        self.controller = self._controller()
+
+    def _controller(self) -> Controller:
+        return Controller(_Collect(self), hostname="127.0.0.1", port=self.port)
 
     def start(self) -> None:
         self.controller.start()
 
     def stop(self) -> None:
         self.controller.stop()
+
+    def restart(self) -> None:
+        """Stop (dropping every client connection) and listen again, same port."""
+        self.controller.stop()
+        self.controller = self._controller()
+        self.controller.start()
 
     def wait_for(self, count: int = 1, timeout: float = 10) -> list[ReceivedMail]:
         """Block until at least `count` messages arrived; return them all."""
