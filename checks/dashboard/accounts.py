@@ -161,9 +161,15 @@ def signup(request: HttpRequest) -> HttpResponse:
     email = form.cleaned_data["identity"]
     user = auth.find_user(email)
     if user is None:
-        user = auth.create_account(email=email, tz=form.cleaned_data["tz"])
-        auth.send_login_link(user, reason="signup")
-    elif _email_allowed("link-email", email, LINKS_PER_EMAIL):
+        try:
+            user = auth.create_account(email=email, tz=form.cleaned_data["tz"])
+        except auth.EmailTaken:
+            # Another sign-up (or invitation) with this address came first.
+            user = auth.find_user(email)
+        else:
+            auth.send_login_link(user, reason="signup")
+            return redirect("/accounts/login_link_sent/")
+    if user is not None and _email_allowed("link-email", email, LINKS_PER_EMAIL):
         # An existing address gets a plain login link: signup reveals nothing.
         auth.send_login_link(user)
     return redirect("/accounts/login_link_sent/")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -44,7 +44,15 @@ def invite_member(*, project: Project, email: str, role: str, inviter: User) -> 
 
 def _invited_account(email: str) -> User:
     # No first project: the invitee joins the inviter's project instead.
-    user = User.objects.create_user(username=auth.new_username(), email=email)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(username=auth.new_username(), email=email)
+    except IntegrityError:
+        # The address signed up (or was invited elsewhere) since find_user looked.
+        found = auth.find_user(email)
+        if found is None:
+            raise
+        return found
     auth.profile_of(user)
     return user
 

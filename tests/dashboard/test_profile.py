@@ -224,6 +224,14 @@ def test_email_change_to_address_taken_meanwhile_is_refused(client, user):
     assert "Another account uses this address" in response.content.decode()
 
 
+def test_email_change_to_address_taken_in_other_case_is_refused(client, user):
+    path = urlsplit(auth.make_email_link(user, new_email="Taken@Example.org")).path
+    UserFactory(email="taken@example.org")
+    assert client.post(path).status_code == 400
+    user.refresh_from_db()
+    assert user.email == "me@example.org"
+
+
 def test_email_change_to_current_address_is_refused(client, user):
     response = client.post(
         "/accounts/profile/email/",

@@ -71,7 +71,7 @@ class Command(BaseCommand):
         self._print(result, password)
 
     def _user(self, email: str) -> tuple[User, str | None]:
-        user = User.objects.filter(email=email).first()
+        user = User.objects.filter(email__iexact=email).first()
         password = None
         if user is None:
             password = secrets.token_urlsafe(12)
