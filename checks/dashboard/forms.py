@@ -149,6 +149,10 @@ class InviteForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
 
 
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
 class TransferForm(forms.Form):
     member = forms.IntegerField()
 

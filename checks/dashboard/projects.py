@@ -21,9 +21,10 @@ from checks.dashboard.forms import (
     ConfirmNameForm,
     InviteForm,
     ProjectNameForm,
+    RoleForm,
     TransferForm,
 )
-from checks.models import Check, Member, Project, Status
+from checks.models import Check, Member, Project, Role, Status
 
 INVITES_PER_DAY = 20  # per inviting user, as upstream
 # Worst first: a project shows the most urgent status of its checks.
@@ -106,6 +107,7 @@ def _settings_context(request: HttpRequest, access: Access, **forms: object) -> 
         "pending_transfer": next((m for m in members if m.transfer_request_date), None),
         "name_form": ProjectNameForm(initial={"name": project.name}),
         "invite_form": InviteForm(),
+        "roles": Role.choices,
     }
     context.update(forms)
     return context
@@ -194,6 +196,29 @@ def remove_member(request: HttpRequest, code: UUID, member_id: int) -> HttpRespo
     member = _member(access, member_id)
     team.remove_member(member=member)
     messages.success(request, f"{member.user.email} was removed from the team.")
+    return redirect(f"/projects/{code}/settings/")
+
+
+@login_required
+@require_POST
+def change_role(request: HttpRequest, code: UUID, member_id: int) -> HttpResponse:
+    access = access_for(request, code, "manage")
+    member = _member(access, member_id)
+    form = RoleForm(request.POST)
+    error = ""
+    if member.user_id == request.user.pk:
+        # A manager demoting themselves would lose the page they are on.
+        error = "You cannot change your own role."
+    elif not form.is_valid():
+        labels = ", ".join(label for _, label in Role.choices)
+        error = f"Choose one of the roles: {labels}."
+    if error:
+        messages.error(request, error)
+        context = _settings_context(request, access)
+        return render(request, "projects/settings.html", context, status=400)
+    role = Role(form.cleaned_data["role"])
+    if team.change_role(member=member, role=role):
+        messages.success(request, f"{member.user.email} is now {role.label.lower()}.")
     return redirect(f"/projects/{code}/settings/")
 
 

@@ -57,6 +57,12 @@ def _invited_account(email: str) -> User:
     return user
 
 
+def change_role(*, member: Member, role: str) -> bool:
+    """Give `member` another role; False if it was theirs already (or they left)."""
+    changed = Member.objects.filter(pk=member.pk).exclude(role=role).update(role=role)
+    return bool(changed)
+
+
 def remove_member(*, member: Member) -> None:
     Member.objects.filter(pk=member.pk).delete()
 

@@ -26,6 +26,7 @@ urlpatterns = [
     path(f"{P}/settings/delete/", projects.delete_project),
     path(f"{P}/settings/team/invite/", projects.invite),
     path(f"{P}/settings/team/<int:member_id>/remove/", projects.remove_member),
+    path(f"{P}/settings/team/<int:member_id>/role/", projects.change_role),
     path(f"{P}/settings/transfer/", projects.transfer),
     path(f"{P}/settings/transfer/cancel/", projects.cancel_transfer),
     path(f"{P}/transfer/accept/", projects.accept_transfer),

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.contrib.auth.models import User
 
-from checks.dashboard import projects
+from checks.dashboard import auth, projects
 from checks.models import Member, Profile, Project, Role
 from tests.factories import MemberFactory, ProjectFactory, UserFactory
 
@@ -49,6 +49,19 @@ def test_invite_of_unknown_address_creates_account_without_project(
     assert Profile.objects.filter(user=user).exists()
     assert not Project.objects.filter(owner=user).exists()
     assert Member.objects.get(user=user).role == Role.MANAGER
+
+
+def test_invite_losing_the_race_for_an_address_adds_that_account(
+    client, project, mailoutbox, monkeypatch
+):
+    # The address signs up between the invitation's lookup and its insert.
+    bob = UserFactory(email="bob@example.org")
+    lookups = iter([None])
+    real = auth.find_user
+    monkeypatch.setattr(auth, "find_user", lambda e: next(lookups, None) or real(e))
+    client.post(invite_url(project), {"email": "bob@example.org", "role": "m"})
+    assert User.objects.filter(email__iexact="bob@example.org").count() == 1
+    assert Member.objects.get(project=project).user == bob
 
 
 def test_invite_of_existing_member_is_refused(client, project, mailoutbox):
@@ -117,6 +130,81 @@ def test_owner_removes_member(client, project):
     url = f"/projects/{project.code}/settings/team/{member.pk}/remove/"
     assert client.post(url).status_code == 302
     assert not Member.objects.filter(pk=member.pk).exists()
+
+
+def role_url(member) -> str:
+    return f"/projects/{member.project.code}/settings/team/{member.pk}/role/"
+
+
+def test_owner_changes_a_members_role(client, project):
+    member = MemberFactory(project=project, role=Role.MEMBER)
+    response = client.post(role_url(member), {"role": "r"}, follow=True)
+    member.refresh_from_db()
+    assert member.role == Role.READONLY
+    assert f"{member.user.email} is now read-only." in response.content.decode()
+
+
+def test_manager_changes_another_members_role(client):
+    manager = MemberFactory(role=Role.MANAGER)
+    other = MemberFactory(project=manager.project, role=Role.READONLY)
+    client.force_login(manager.user)
+    assert client.post(role_url(other), {"role": "m"}).status_code == 302
+    other.refresh_from_db()
+    assert other.role == Role.MANAGER
+
+
+def test_manager_cannot_change_their_own_role(client):
+    manager = MemberFactory(role=Role.MANAGER)
+    client.force_login(manager.user)
+    response = client.post(role_url(manager), {"role": "r"})
+    assert response.status_code == 400
+    assert "You cannot change your own role." in response.content.decode()
+    manager.refresh_from_db()
+    assert manager.role == Role.MANAGER
+
+
+def test_member_cannot_change_roles(client):
+    member = MemberFactory(role=Role.MEMBER)
+    other = MemberFactory(project=member.project, role=Role.READONLY)
+    client.force_login(member.user)
+    assert client.post(role_url(other), {"role": "m"}).status_code == 403
+    other.refresh_from_db()
+    assert other.role == Role.READONLY
+
+
+@pytest.mark.parametrize("role", ["", "owner", "x"])
+def test_unknown_role_is_refused_and_changes_nothing(client, project, role):
+    member = MemberFactory(project=project, role=Role.MEMBER)
+    response = client.post(role_url(member), {"role": role})
+    assert response.status_code == 400
+    assert (
+        "Choose one of the roles: Read-only, Member, Manager."
+        in response.content.decode()
+    )
+    member.refresh_from_db()
+    assert member.role == Role.MEMBER
+
+
+def test_changing_role_of_member_of_another_project_is_not_found(client, project):
+    other = MemberFactory()
+    url = f"/projects/{project.code}/settings/team/{other.pk}/role/"
+    assert client.post(url, {"role": "m"}).status_code == 404
+    other.refresh_from_db()
+    assert other.role != Role.MANAGER
+
+
+def test_role_change_needs_a_post(client, project):
+    member = MemberFactory(project=project)
+    assert client.get(role_url(member)).status_code == 405
+
+
+def test_settings_page_offers_role_change_to_managers_only(client, project):
+    member = MemberFactory(project=project, user__email="bob@example.org")
+    page = client.get(f"/projects/{project.code}/settings/").content.decode()
+    assert f'action="{role_url(member)}"' in page
+    client.force_login(member.user)
+    page = client.get(f"/projects/{project.code}/settings/").content.decode()
+    assert "/role/" not in page
 
 
 def test_removing_member_of_another_project_is_not_found(client, project):
