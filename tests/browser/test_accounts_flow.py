@@ -1,4 +1,4 @@
-"""Accounts in a real browser: sign up, link login, API keys, team invitations."""
+"""Accounts in a real browser: sign up, link login, API keys, team and roles."""
 
 import re
 from urllib.parse import urlsplit
@@ -61,6 +61,13 @@ def test_sign_up_log_in_by_link_manage_keys_and_invite(page, smtp_server, screen
     assert Member.objects.get(project=project).role == Role.READONLY
     invite = smtp_server.wait_for(2)[1]
     assert invite.rcpt_tos == ["bob@example.org"]
+
+    page.get_by_label("Role of bob@example.org", exact=True).select_option(
+        label="Manager"
+    )
+    page.get_by_role("button", name="Change the role of bob@example.org").click()
+    expect(page.get_by_text("bob@example.org is now manager.")).to_be_visible()
+    assert Member.objects.get(project=project).role == Role.MANAGER
 
 
 def test_password_login_by_keyboard_at_phone_width(phone_page, screenshot):
