@@ -217,6 +217,7 @@ def pgbench_run(
         )
     )
     parts = urlsplit(url)
+    cpu = cpu_by_role(None)
     out = subprocess.run(
         [
             "pgbench",
@@ -245,7 +246,14 @@ def pgbench_run(
     ).stdout
     tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
     latency = re.search(r"latency average = ([\d.]+) ms", out)
-    return {"rate": tps, "latency_avg_ms": float(latency.group(1)) if latency else None}
+    done = re.search(r"number of transactions actually processed: (\d+)", out)
+    transactions = int(done.group(1)) if done else round(tps * duration)
+    return {
+        "rate": tps,
+        "latency_avg_ms": float(latency.group(1)) if latency else None,
+        "transactions": transactions,
+        "cpu_ms": cpu_per_request(cpu, cpu_by_role(None), transactions),
+    }
 
 
 def analyze(url: str) -> None:
@@ -322,6 +330,52 @@ def worker_memory(master_pid: int) -> list[dict]:
             }
         )
     return result
+
+
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time so far of one process and of its children that ended
+    and were waited for (0 if it is gone). A load client's run (wrk, pgbench) and a
+    closed PostgreSQL backend count that way, in this process and the postmaster."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / TICKS_PER_SECOND
+
+
+def cpu_by_role(web_master: int | None) -> dict[str, float]:
+    """CPU seconds so far of the web role (gunicorn's processes), every PostgreSQL
+    process of the machine (backends, WAL writer, checkpointer ...) and the load
+    client (wrk, pgbench, or this process with --client python)."""
+    web = {web_master, *worker_pids(web_master)} if web_master else set()
+    totals = {"web": 0.0, "postgres": 0.0, "client": cpu_seconds(os.getpid())}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        if pid in web:
+            totals["web"] += cpu_seconds(pid)
+            continue
+        try:
+            comm = (entry / "comm").read_text().strip()
+        except OSError:
+            continue
+        if comm == "postgres":
+            totals["postgres"] += cpu_seconds(pid)
+        elif comm in ("wrk", "pgbench"):
+            totals["client"] += cpu_seconds(pid)
+    return totals
+
+
+def cpu_per_request(before: dict[str, float], after: dict[str, float], requests: int):
+    """Milliseconds of CPU per request (ping or transaction) by role."""
+    return {
+        role: (after[role] - before[role]) * 1000 / max(1, requests) for role in after
+    }
 
 
 def main() -> None:
@@ -401,8 +455,12 @@ def main() -> None:
                 lambda into=spread: into.extend(connections_per_worker(web.pid, port)),
             )
             sample.start()
+            cpu = cpu_by_role(web.pid)
             results[label] = load(
                 base, paths, args.duration, args.connections, body, workdir
+            )
+            results[label]["cpu_ms"] = cpu_per_request(
+                cpu, cpu_by_role(web.pid), results[label]["requests"]
             )
             sample.join()
             results[label]["connections_per_worker"] = spread
@@ -486,6 +544,20 @@ def main() -> None:
             print(
                 f"{title:<22}{pg['rate']:>10.0f}"
                 f"{pg['latency_avg_ms'] or 0:>9.2f} (average)"
+            )
+    print("CPU per ping or transaction, ms: web / PostgreSQL / client = total")
+    for key, title in (
+        ("uuid", "GET /ping/<uuid>"),
+        ("slug", "GET /ping/<key>/<slug>"),
+        ("post", "POST /ping/<uuid> 10kB"),
+        ("pgbench", "pgbench update+insert"),
+        ("pgbench_post", "pgbench ... 10kB body"),
+    ):
+        if key in results:
+            cpu = results[key]["cpu_ms"]
+            print(
+                f"  {title:<22}{cpu['web']:>6.2f} / {cpu['postgres']:.2f} / "
+                f"{cpu['client']:.2f} = {sum(cpu.values()):.2f}"
             )
     if "post" in results:
         print(
