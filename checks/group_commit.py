@@ -177,6 +177,8 @@ class AsyncGroupCommit:
         self._closing = False
         # The size of the last batch and when it ended (time.monotonic()).
         self._last: tuple[int, float] = (0, 0.0)
+        # While the thread gathers a batch: the queue length it waits for (0: none).
+        self._want = 0
 
     def close(self) -> None:
         """Record what is queued, then stop the thread and close its connection."""
@@ -192,7 +194,9 @@ class AsyncGroupCommit:
         job = _AsyncJob(target, ping, now, asyncio.get_running_loop().create_future())
         with self._lock:
             self._queue.append(job)
-            self._arrived.notify()
+            if self._want and len(self._queue) >= self._want:
+                # Woken once, when the batch it gathers is complete.
+                self._arrived.notify()
             if self._thread is None or not self._thread.is_alive():
                 # Started in the process that records (gunicorn forks after import).
                 self._thread = threading.Thread(
@@ -246,11 +250,15 @@ class AsyncGroupCommit:
         if size < 2 or now - ended > GATHER_AFTER:
             return
         deadline = now + GATHER_WAIT
-        while len(self._queue) < size and not self._closing:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            self._arrived.wait(left)
+        self._want = size
+        try:
+            while len(self._queue) < size and not self._closing:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._arrived.wait(left)
+        finally:
+            self._want = 0
 
     def _run(self, batch: list[_AsyncJob]) -> None:
         results: list[Result] = [Outcome.NOT_RECORDED] * len(batch)
