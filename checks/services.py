@@ -54,7 +54,7 @@ from integrations import email_links
 
 log = logging.getLogger(__name__)
 
-# Prune a check's ping log after every this many pings (off the ping's transaction).
+# Prune a check's ping log after every this many pings, in the ping's transaction.
 PRUNE_EVERY = 100
 # Check.slug's column width: longer slugs can match nothing and create nothing.
 SLUG_MAX_LENGTH = 100
@@ -198,9 +198,6 @@ def record_ping(*, check: Check, ping: PingData, now: datetime) -> PingKind:
     with connection.cursor() as cursor:
         for statement, values in zip(statements, params, strict=True):
             cursor.execute(statement, values)
-    if check.n_pings % PRUNE_EVERY == 0:
-        check_id = check.id
-        transaction.on_commit(lambda: _enqueue_prune(check_id))
     return PingKind(saved.kind)
 
 
@@ -212,7 +209,8 @@ def record_ping(*, check: Check, ping: PingData, now: datetime) -> PingKind:
 # field's get_db_prep_save(), a batch's are taken as they are (see _ping_row).
 #
 # On PostgreSQL, outside a caller's transaction, a ping is two round trips:
-# `BEGIN; SELECT ... FOR UPDATE`, then `UPDATE ...; [INSERT flip;] INSERT ping; COMMIT`
+# `BEGIN; SELECT ... FOR UPDATE`, then `UPDATE ...; [INSERT flip;] INSERT ping;
+# [DELETE the pings beyond the log limit, every PRUNE_EVERY pings;] COMMIT`
 # sent as one string. Same statements, same row lock and the same transaction as
 # `transaction.atomic()` would give, without four of its six round trips. Elsewhere
 # (SQLite, or inside an atomic block) each statement is its own round trip.
@@ -280,7 +278,37 @@ def _ping_sql(vendor: str) -> dict[str, str]:
         # A multi-row insert: "(%s, ...)" once per ping follows.
         "insert_pings": _insert_sql(Ping, _PING_INSERT_FIELDS).rsplit(" VALUES ", 1)[0]
         + " VALUES ",
+        "prune": _prune_sql(),
     }
+
+
+def _prune_sql() -> str:
+    """Delete a check's pings beyond its owner's log limit (as prune_pings does).
+
+    Values: the check's id, its n_pings, its project's id, settings.PING_LOG_LIMIT
+    (for an owner without a profile). Served by the (owner, n) unique index.
+    """
+
+    def column(model: type[Model], name: str) -> str:
+        return _qn(_concrete_fields(model, (name,))[0].column)
+
+    pr, p = _qn("pr"), _qn("p")
+    limit = (
+        f"SELECT {pr}.{column(Profile, 'ping_log_limit')} "  # noqa: S608
+        f"FROM {_qn(Project._meta.db_table)} {p} "
+        f"JOIN {_qn(Profile._meta.db_table)} {pr} "
+        f"ON {pr}.{column(Profile, 'user')} = {p}.{column(Project, 'owner')} "
+        f"WHERE {p}.id = %s"
+    )
+    return (
+        f"DELETE FROM {_qn(Ping._meta.db_table)} "  # noqa: S608
+        f"WHERE {column(Ping, 'owner')} = %s "
+        f"AND {column(Ping, 'n')} <= %s - COALESCE(({limit}), %s)"
+    )
+
+
+def _prune_values(check: Check) -> list[Any]:
+    return [check.id, check.n_pings, check.project_id, settings.PING_LOG_LIMIT]
 
 
 def _values(obj: Model, names: tuple[str, ...], db: Any = connection) -> list[Any]:
@@ -303,6 +331,9 @@ def _writes(
         params.append(_values(flip, _FLIP_INSERT_FIELDS))
     statements.append(sql["insert_ping"])
     params.append(_values(saved, _PING_INSERT_FIELDS))
+    if check.n_pings % PRUNE_EVERY == 0:
+        statements.append(sql["prune"])
+        params.append(_prune_values(check))
     if connection.vendor != "postgresql":
         return statements, params
     return ["; ".join(statements)], [[value for part in params for value in part]]
@@ -391,8 +422,6 @@ def _ping_in_two_round_trips(
         except BaseException:
             _rollback(cursor)
             raise
-    if check.n_pings % PRUNE_EVERY == 0:
-        _enqueue_prune(check.id)
     return PingKind(saved.kind)
 
 
@@ -474,15 +503,13 @@ def ping_many(
             db.close()
             cursor = db.cursor()
             cursor.execute(lock, params)
-        kinds, writes, values, prune = _apply_many(pings, cursor.fetchall(), db)
+        kinds, writes, values = _apply_many(pings, cursor.fetchall(), db)
         cursor.execute(f"{writes}; COMMIT" if writes else "ROLLBACK", values)
     except BaseException:
         _rollback(cursor)
         raise
     finally:
         cursor.close()
-    for check_id in prune:
-        _enqueue_prune(check_id)
     return kinds
 
 
@@ -490,10 +517,10 @@ def _apply_many(
     pings: list[tuple[PingTarget, PingData, datetime]],
     rows: list[tuple[Any, ...]],
     db: Any,
-) -> tuple[list[PingKind | None], str, list[Any], list[int]]:
+) -> tuple[list[PingKind | None], str, list[Any]]:
     """Apply pings to their locked checks in memory: each ping's kind (None for no
-    single check), the statements and values that write them (none if none) and the
-    checks whose ping log is due for pruning once they are committed."""
+    single check) and the statements and values that write them (none if none),
+    with the prune of each check whose log is due for it."""
     by_code: dict[uuid.UUID, Check] = {}
     by_slug: dict[tuple[str, str], list[Check]] = {}
     for row in rows:
@@ -504,7 +531,7 @@ def _apply_many(
     touched: dict[int, Check] = {}
     flips: list[Flip] = []
     ping_rows: list[Any] = []
-    prune: list[int] = []
+    prune: dict[int, Check] = {}
     for target, ping, now in pings:
         check: Check | None
         if target.code is not None:
@@ -523,22 +550,25 @@ def _apply_many(
         ping_rows.extend(_ping_row(check, kind, ping, now, db))
         kinds.append(kind)
         if check.n_pings % PRUNE_EVERY == 0:
-            prune.append(check.id)
+            prune[check.id] = check
     if not touched:
-        return kinds, "", [], []
+        return kinds, "", []
     sql = _ping_sql(db.vendor)
     count = len(ping_rows) // len(_PING_INSERT_FIELDS)
     statements = [
         *[sql["update"]] * len(touched),
         *[sql["insert_flip"]] * len(flips),
         sql["insert_pings"] + ", ".join([_PING_ROW_PLACEHOLDERS] * count),
+        # After the inserts, with each check's n_pings at the end of the batch.
+        *[sql["prune"]] * len(prune),
     ]
     values = [
         *(v for c in touched.values() for v in (*_update_values(c), c.pk)),
         *(v for f in flips for v in _values(f, _FLIP_INSERT_FIELDS, db)),
         *ping_rows,
+        *(v for c in prune.values() for v in _prune_values(c)),
     ]
-    return kinds, "; ".join(statements), values, prune
+    return kinds, "; ".join(statements), values
 
 
 # A batch's values are taken as they are where get_db_prep_save() would hand them to
@@ -595,18 +625,6 @@ def _rollback(cursor: Any) -> None:
         cursor.execute("ROLLBACK")
     except Error:  # InterfaceError too: a connection already closed
         log.warning("could not roll back a failed ping transaction")
-
-
-def _enqueue_prune(check_id: int) -> None:
-    # Pruning is housekeeping: a broker outage must not fail an acknowledged ping.
-    # Publishing retries briefly (CELERY_TASK_PUBLISH_RETRY_POLICY), then gives up;
-    # the next 100th ping queues it again.
-    from checks import tasks
-
-    try:
-        tasks.prune_pings.delay(check_id)
-    except Exception:  # noqa: BLE001 - any broker error; the ping is already stored
-        log.warning("could not queue ping pruning for check %s", check_id)
 
 
 def _code_param(code: uuid.UUID) -> Any:

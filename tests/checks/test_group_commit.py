@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from checks import group_commit, services
 from checks.group_commit import GroupCommit, Outcome
-from checks.models import Check, Flip, Ping, PingKind, Status
+from checks.models import Check, Flip, Ping, PingKind, Profile, Status
 from checks.ping_handler import PingHandler
 from checks.services import PingData, PingTarget
 from hcserver.wsgi import django_application
@@ -141,12 +141,40 @@ def test_ping_many_refuses_to_run_inside_a_transaction():
         services.ping_many([by_code(check)])
 
 
-def test_ping_many_prunes_the_ping_log_at_every_hundredth_ping():
-    check = CheckFactory(n_pings=99)
-    services.ping_many([by_code(check)])  # n = 100: pruning is queued (eager here)
-    check.refresh_from_db()
-    assert check.n_pings == 100
-    assert Ping.objects.filter(owner=check).count() == 1
+def with_pings(n_pings: int, *ns: int, **check) -> Check:
+    made = CheckFactory(n_pings=n_pings, **check)
+    for n in ns:
+        Ping.objects.create(owner=made, n=n, created=timezone.now())
+    return made
+
+
+def test_ping_many_prunes_the_ping_log_at_every_hundredth_ping(settings):
+    settings.PING_LOG_LIMIT = 2
+    check = with_pings(99, 97, 98, 99)
+    services.ping_many([by_code(check)])  # n = 100
+    assert [n for n, _ in stored(check)] == [99, 100]
+
+
+def test_ping_many_leaves_the_log_alone_between_hundredth_pings(settings):
+    settings.PING_LOG_LIMIT = 2
+    check = with_pings(100, 98, 99, 100)
+    services.ping_many([by_code(check)])  # n = 101
+    assert [n for n, _ in stored(check)] == [98, 99, 100, 101]
+
+
+def test_ping_many_prunes_after_the_last_ping_of_the_check_in_the_batch(settings):
+    settings.PING_LOG_LIMIT = 2
+    check = with_pings(98, 97, 98)
+    services.ping_many([by_code(check)] * 3)  # n = 99, 100 (due), 101
+    assert [n for n, _ in stored(check)] == [100, 101]
+
+
+def test_ping_many_prunes_to_the_owners_own_log_limit():
+    project = ProjectFactory()
+    Profile.objects.update_or_create(user=project.owner, defaults={"ping_log_limit": 3})
+    check = with_pings(99, 96, 97, 98, 99, project=project)
+    services.ping_many([by_code(check)])
+    assert [n for n, _ in stored(check)] == [98, 99, 100]
 
 
 # Pings a job might send; each is applied the same way alone or in a batch.

@@ -847,7 +847,7 @@ def test_ping_skips_the_connection_health_check(client, monkeypatch):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_hundredth_ping_prunes_the_log_after_commit(client, settings):
+def test_hundredth_ping_prunes_the_log_in_its_transaction(client, settings):
     settings.PING_LOG_LIMIT = 2
     check = CheckFactory(n_pings=99)
     for n in (98, 99):
