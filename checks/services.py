@@ -443,8 +443,12 @@ class PingTarget:
 
 
 @functools.cache
-def _batch_lock_sql(by_code: bool, by_slug: bool) -> str:
+def _batch_lock_sql(by_code: bool, by_slug: bool, one_key: bool = False) -> str:
     """Lock a batch's checks in id order, skipping rows another transaction holds.
+
+    Values: the UUIDs (by_code); then the ping key and the slugs when every slug
+    ping of the batch has the same key (one_key: the usual case, planned in half
+    the time), else the keys and the slugs as two arrays of pairs.
 
     Rows: every Check column, then the project's ping key (NULL when no ping of the
     batch is by slug: the join is left out).
@@ -452,7 +456,6 @@ def _batch_lock_sql(by_code: bool, by_slug: bool) -> str:
     checks, projects = _qn(Check._meta.db_table), _qn(Project._meta.db_table)
     c, p = _qn("c"), _qn("p")
     lock = f"ORDER BY {c}.id FOR UPDATE OF {c} SKIP LOCKED"
-    keys = "unnest(%s::text[], %s::text[]) AS k(ping_key, slug)"
     # Identifiers come from model metadata; every value is a query parameter.
     columns = f"BEGIN; SELECT {_columns(Check, 'c')},"
     joined = f"{columns} {p}.ping_key FROM {checks} {c} JOIN {projects} {p} ON {p}.id = {c}.project_id"  # noqa: E501
@@ -460,6 +463,18 @@ def _batch_lock_sql(by_code: bool, by_slug: bool) -> str:
         return (
             f"{columns} NULL FROM {checks} {c} WHERE {c}.code = ANY(%s::uuid[]) {lock}"
         )
+    if one_key:
+        # c2/p2: the same tables again, inside the IN (...) below.
+        slugs = "{p}.ping_key = %s AND {c}.slug = ANY(%s::text[])"
+        if not by_code:
+            return f"{joined} WHERE {slugs.format(p=p, c=c)} {lock}"
+        return (
+            f"{joined} WHERE {c}.id IN (SELECT id FROM {checks} "  # noqa: S608
+            f"WHERE code = ANY(%s::uuid[]) UNION ALL SELECT c2.id FROM {checks} c2 "
+            f"JOIN {projects} p2 ON p2.id = c2.project_id "
+            f"WHERE {slugs.format(p='p2', c='c2')}) {lock}"
+        )
+    keys = "unnest(%s::text[], %s::text[]) AS k(ping_key, slug)"
     if not by_code:
         return f"{joined} JOIN {keys} ON {p}.ping_key = k.ping_key AND {c}.slug = k.slug {lock}"  # noqa: E501
     return (
@@ -483,9 +498,12 @@ def ping_many(
     codes = list({str(t.code) for t, _, _ in pings if t.code is not None})
     slugs = list({(t.ping_key, t.slug) for t, _, _ in pings if t.slug is not None})
     params: list[Any] = [codes] if codes else []
-    if slugs:
+    keys = list({k for k, _ in slugs})
+    if len(keys) == 1:
+        params += [keys[0], [s for _, s in slugs]]
+    elif slugs:
         params += [[k for k, _ in slugs], [s for _, s in slugs]]
-    lock = _batch_lock_sql(bool(codes), bool(slugs))
+    lock = _batch_lock_sql(bool(codes), bool(slugs), len(keys) == 1)
     # This thread's connection itself, not the proxy: it is used many times a ping.
     db = connections[DEFAULT_DB_ALIAS]
     if db.in_atomic_block:

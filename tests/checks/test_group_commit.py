@@ -93,6 +93,38 @@ def test_ping_many_finds_checks_by_slug():
     assert stored(check) == [(1, "success")]
 
 
+def test_ping_many_finds_slugs_of_one_project_and_uuids_together():
+    project = ProjectFactory()
+    a = CheckFactory(project=project, slug="a")
+    b = CheckFactory(project=project, slug="b")
+    other = CheckFactory(project=project, slug="other")
+    kinds = services.ping_many([by_slug(a), by_code(other), by_slug(b)])
+    assert kinds == ["success"] * 3
+    assert [stored(c) for c in (a, b, other)] == [[(1, "success")]] * 3
+
+
+def test_ping_many_finds_slugs_of_several_projects():
+    a = CheckFactory(slug="job")
+    b = CheckFactory(slug="job")  # the same slug in another project
+    assert services.ping_many([by_slug(a), by_slug(b)]) == ["success", "success"]
+    assert [stored(a), stored(b)] == [[(1, "success")], [(1, "success")]]
+
+
+def test_ping_many_finds_slugs_of_several_projects_and_uuids_together():
+    a, b, c = CheckFactory(slug="job"), CheckFactory(slug="job"), CheckFactory()
+    kinds = services.ping_many([by_slug(a), by_code(c), by_slug(b)])
+    assert kinds == ["success"] * 3
+    assert [stored(x) for x in (a, b, c)] == [[(1, "success")]] * 3
+
+
+def test_ping_many_does_not_take_a_slug_of_one_project_for_another():
+    a = CheckFactory(slug="job")
+    CheckFactory(slug="elsewhere")
+    wrong = PingTarget(ping_key=a.project.ping_key, slug="elsewhere")
+    kinds = services.ping_many([by_slug(a), (wrong, SUCCESS, timezone.now())])
+    assert kinds == ["success", None]
+
+
 def test_ping_many_answers_none_for_an_unknown_check_and_records_the_rest():
     check = CheckFactory()
     unknown = (PingTarget(code=uuid.uuid4()), SUCCESS, timezone.now())
