@@ -79,3 +79,22 @@ def test_slug_limit_matches_the_column():
     from checks.services import SLUG_MAX_LENGTH
 
     assert Check._meta.get_field("slug").max_length == SLUG_MAX_LENGTH
+
+
+def _indexed_columns(table: str) -> list[list[str]]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, table)
+    return [c["columns"] for c in found.values() if c["index"] or c["unique"]]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("table", "column"), [("checks_ping", "owner_id"), ("checks_check", "project_id")]
+)
+def test_ping_path_tables_have_no_index_a_wider_one_already_leads_with(table, column):
+    # Every ping writes both tables: each index is one more write per ping.
+    indexes = _indexed_columns(table)
+    assert [column] not in indexes
+    assert any(columns[0] == column and len(columns) > 1 for columns in indexes)
