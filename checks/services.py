@@ -1033,13 +1033,21 @@ PRUNE_BATCH = 5000
 
 
 def _delete_in_batches(queryset: QuerySet[Any]) -> int:
-    """Delete the rows of `queryset` a batch at a time; the number deleted."""
+    """Delete the rows of `queryset` a batch at a time; the number deleted.
+
+    Rows another transaction holds are skipped, not waited for: a ping's own
+    transaction prunes its check's log (every PRUNE_EVERY pings) with the check
+    locked, so waiting here while holding other checks' rows could deadlock with
+    it. A skipped row is left for the next run.
+    """
+    locked = queryset.select_for_update(skip_locked=True, of=("self",))
     total = 0
     while True:
-        ids = list(queryset.values_list("pk", flat=True)[:PRUNE_BATCH])
-        if not ids:
-            return total
-        queryset.model.objects.filter(pk__in=ids).delete()
+        with transaction.atomic():
+            ids = list(locked.values_list("pk", flat=True)[:PRUNE_BATCH])
+            if not ids:
+                return total
+            queryset.model.objects.filter(pk__in=ids).delete()
         total += len(ids)
 
 

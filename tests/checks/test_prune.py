@@ -1,10 +1,12 @@
 """Housekeeping: old pings, flips and notifications are pruned on a schedule."""
 
+import threading
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connections, transaction
 from django.utils import timezone
 
 from checks import services, tasks
@@ -64,6 +66,37 @@ def test_prune_deletes_in_batches_beyond_one_batch(settings, monkeypatch):
     settings.PING_LOG_LIMIT = 1
     _pings(CheckFactory(), 6)
     assert services.prune_old_pings() == 5
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_prune_skips_pings_another_transaction_holds(settings):
+    # A ping's transaction pruning the same check's log holds these rows; waiting
+    # for them while holding other rows could deadlock, so the prune leaves them.
+    settings.PING_LOG_LIMIT = 1
+    check = CheckFactory()
+    _pings(check, 3)
+    held = Ping.objects.get(owner=check, n=1)
+    locked, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                Ping.objects.select_for_update().get(pk=held.pk)
+                locked.set()
+                done.wait(10)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        assert services.prune_old_pings() == 1
+        assert sorted(Ping.objects.values_list("n", flat=True)) == [1, 3]
+    finally:
+        done.set()
+        holder.join(10)
 
 
 def test_prune_deletes_processed_flips_past_retention(settings):
