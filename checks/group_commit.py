@@ -193,10 +193,7 @@ class AsyncGroupCommit:
         """As GroupCommit.record, without blocking the event loop."""
         job = _AsyncJob(target, ping, now, asyncio.get_running_loop().create_future())
         with self._lock:
-            self._queue.append(job)
-            if self._want and len(self._queue) >= self._want:
-                # Woken once, when the batch it gathers is complete.
-                self._arrived.notify()
+            self._enqueue(job)
             if self._thread is None or not self._thread.is_alive():
                 # Started in the process that records (gunicorn forks after import).
                 self._thread = threading.Thread(
@@ -213,6 +210,13 @@ class AsyncGroupCommit:
             return await job.future
         finally:
             timer.cancel()
+
+    def _enqueue(self, job: _AsyncJob) -> None:
+        """Queue a job; called with the lock held. A thread gathering a batch is
+        woken once, when the batch is complete, not at every ping."""
+        self._queue.append(job)
+        if self._want and len(self._queue) >= self._want:
+            self._arrived.notify()
 
     def _expire(self, job: _AsyncJob) -> None:
         """Nobody took the job in time: it is recorded on its own instead. (Taken

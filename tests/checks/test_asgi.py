@@ -302,8 +302,21 @@ def under_load(monkeypatch):
 
 def queue_one(group: AsyncGroupCommit) -> None:
     with group._lock:  # as record() does
-        group._queue.append(object())  # _gather only counts the queue
-        group._arrived.notify()
+        group._enqueue(object())  # _gather only counts the queue
+
+
+class CountedWaits(threading.Condition):
+    """A condition that counts its waits and tells when the first has begun."""
+
+    def __init__(self, lock) -> None:
+        super().__init__(lock)
+        self.waits = 0
+        self.waiting = threading.Event()
+
+    def wait(self, timeout=None):
+        self.waits += 1
+        self.waiting.set()
+        return super().wait(timeout)
 
 
 def test_under_load_a_batch_waits_for_as_many_pings_as_the_last_one(
@@ -320,6 +333,24 @@ def test_under_load_a_batch_waits_for_as_many_pings_as_the_last_one(
     queue_one(group)
     thread.join(30)
     assert not thread.is_alive()
+
+
+def test_a_gathering_thread_is_woken_once_when_its_batch_is_complete(
+    monkeypatch, under_load
+):
+    monkeypatch.setattr(group_commit, "GATHER_WAIT", 60.0)
+    group = AsyncGroupCommit()
+    group._arrived = CountedWaits(group._lock)
+    group._last = (3, time.monotonic())
+    queue_one(group)
+    thread = gather_in_thread(group)
+    assert group._arrived.waiting.wait(30)
+    queue_one(group)
+    thread.join(0.2)  # time enough to wake, if the second ping woke it
+    queue_one(group)
+    thread.join(30)
+    assert not thread.is_alive()
+    assert group._arrived.waits == 1
 
 
 def test_gathering_ends_after_gather_wait_with_fewer_pings(monkeypatch, under_load):
