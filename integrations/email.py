@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from checks.models import Channel, Notification
 
 MAX_RECIPIENTS = 20
+# Messages a kept connection carries at most: mail servers may cap them per
+# connection, so a long batch moves to a new one before reaching a common cap.
+MESSAGES_PER_CONNECTION = 100
 
 _shared = threading.local()
 
@@ -32,8 +35,9 @@ def keep_alive() -> Iterator[None]:
     A delivery batch sends to one channel: one connection (one TLS handshake and
     login) serves the batch instead of one per alert. It is opened by the first
     alert, checked with NOOP before each later one (a server that dropped it
-    meanwhile gets a new one, before any message is handed over), and dropped after
-    any failed alert, so one bad conversation never spoils the next.
+    meanwhile gets a new one, before any message is handed over), replaced before
+    an alert that would take it past MESSAGES_PER_CONNECTION, and dropped after any
+    failed alert, so one bad conversation never spoils the next.
     """
     if getattr(_shared, "held", None) is not None:
         yield  # already inside one
@@ -65,19 +69,24 @@ def _alive(connection: Any) -> bool:
 
 
 @contextmanager
-def _connection() -> Iterator[Any]:
-    """A mail connection for one alert: the kept one inside keep_alive(), else new."""
+def _connection(messages: int) -> Iterator[Any]:
+    """A mail connection for one alert of `messages` messages: the kept one inside
+    keep_alive(), else new."""
     held = getattr(_shared, "held", None)
     if held is None:
         with get_connection() as connection:
             yield connection
         return
-    if held and not _alive(held[0]):
+    if held and (
+        _shared.carried + messages > MESSAGES_PER_CONNECTION or not _alive(held[0])
+    ):
         _close(held.pop())
     if not held:
         connection = get_connection()
         connection.open()
         held.append(connection)
+        _shared.carried = 0
+    _shared.carried += messages
     try:
         yield held[0]
     except BaseException:
@@ -116,7 +125,7 @@ class Email(UpDownKind):
         message = build_message(notification)
         subject = message.title
         try:
-            with _connection() as connection:
+            with _connection(len(recipients)) as connection:
                 for address in recipients:
                     # Each address's own unsubscribe link, in the headers and body.
                     url = email_links.unsubscribe_url(channel, address)

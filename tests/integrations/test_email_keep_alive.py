@@ -59,6 +59,22 @@ def test_connection_the_server_dropped_is_replaced_before_sending(smtp_server):
     assert _connections(mails) == 2
 
 
+def test_kept_connection_is_replaced_before_it_carries_more_than_the_cap(
+    smtp_server, monkeypatch
+):
+    monkeypatch.setattr(email, "MESSAGES_PER_CONNECTION", 3)
+    one, two = (
+        _notifications(1),
+        _notifications(1, to=["b@example.org", "c@example.org"]),
+    )
+    with email.keep_alive():
+        _send_all(one + one)  # two messages: room for one more
+        _send_all(two)  # two more would make four
+    mails = smtp_server.wait_for(4)
+    assert [_connections(mails[:2]), _connections(mails[2:])] == [1, 1]
+    assert _connections(mails) == 2
+
+
 def test_failed_alert_leaves_the_next_one_a_new_connection(smtp_server):
     smtp_server.refuse.add("gone@example.org")
     refused, sent = _notifications(1, to=["gone@example.org"]) + _notifications(1)
