@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.core import signing
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils.encoding import force_bytes, force_str
@@ -92,7 +93,19 @@ def send_login_link(user: User, *, next_url: str = "", reason: str = "login") ->
 
 
 def find_user(email: str) -> User | None:
-    return User.objects.filter(email__iexact=email.strip()).first()
+    """The account with this address, compared without case.
+
+    Addresses are stored lowered by Python (every form's EmailField, bootstrap),
+    which folds all letters; the database's lower() folds ASCII letters on SQLite
+    and, on PostgreSQL, is the expression of the unique index (migration checks
+    0005, whose `email <> ''` predicate the exclude() repeats so that it applies).
+    """
+    return (
+        User.objects.alias(email_lower=Lower("email"))
+        .filter(email_lower=email.strip().lower())
+        .exclude(email="")
+        .first()
+    )
 
 
 def new_username() -> str:

@@ -12,7 +12,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from checks import services
-from checks.dashboard.auth import make_login_link
+from checks.dashboard.auth import find_user, make_login_link
 from checks.models import ApiKey, Profile, Project
 
 KEY_NAME = "bootstrap"
@@ -71,7 +71,7 @@ class Command(BaseCommand):
         self._print(result, password)
 
     def _user(self, email: str) -> tuple[User, str | None]:
-        user = User.objects.filter(email__iexact=email).first()
+        user = find_user(email)
         password = None
         if user is None:
             password = secrets.token_urlsafe(12)
