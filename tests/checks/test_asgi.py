@@ -305,20 +305,6 @@ def queue_one(group: AsyncGroupCommit) -> None:
         group._enqueue(object())  # _gather only counts the queue
 
 
-class CountedWaits(threading.Condition):
-    """A condition that counts its waits and tells when the first has begun."""
-
-    def __init__(self, lock) -> None:
-        super().__init__(lock)
-        self.waits = 0
-        self.waiting = threading.Event()
-
-    def wait(self, timeout=None):
-        self.waits += 1
-        self.waiting.set()
-        return super().wait(timeout)
-
-
 def test_under_load_a_batch_waits_for_as_many_pings_as_the_last_one(
     monkeypatch, under_load
 ):
@@ -335,22 +321,33 @@ def test_under_load_a_batch_waits_for_as_many_pings_as_the_last_one(
     assert not thread.is_alive()
 
 
-def test_a_gathering_thread_is_woken_once_when_its_batch_is_complete(
-    monkeypatch, under_load
-):
-    monkeypatch.setattr(group_commit, "GATHER_WAIT", 60.0)
+class CountedNotifies(threading.Condition):
+    def __init__(self, lock) -> None:
+        super().__init__(lock)
+        self.notified = 0
+
+    def notify(self, n: int = 1) -> None:
+        self.notified += 1
+        super().notify(n)
+
+
+def test_a_gathering_thread_is_woken_when_its_batch_is_complete_not_before():
     group = AsyncGroupCommit()
-    group._arrived = CountedWaits(group._lock)
-    group._last = (3, time.monotonic())
+    group._arrived = CountedNotifies(group._lock)
+    group._want = 3  # as _gather sets it, waiting for three pings
     queue_one(group)
-    thread = gather_in_thread(group)
-    assert group._arrived.waiting.wait(30)
     queue_one(group)
-    thread.join(0.2)  # time enough to wake, if the second ping woke it
+    assert group._arrived.notified == 0
     queue_one(group)
-    thread.join(30)
-    assert not thread.is_alive()
-    assert group._arrived.waits == 1
+    assert group._arrived.notified == 1
+
+
+def test_pings_queued_while_no_batch_is_gathered_wake_nobody():
+    group = AsyncGroupCommit()
+    group._arrived = CountedNotifies(group._lock)
+    queue_one(group)
+    queue_one(group)
+    assert group._arrived.notified == 0
 
 
 def test_gathering_ends_after_gather_wait_with_fewer_pings(monkeypatch, under_load):

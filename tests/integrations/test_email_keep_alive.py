@@ -59,19 +59,24 @@ def test_connection_the_server_dropped_is_replaced_before_sending(smtp_server):
     assert _connections(mails) == 2
 
 
-def test_kept_connection_is_replaced_before_it_carries_more_than_the_cap(
+def test_kept_connection_carries_alerts_up_to_the_cap(smtp_server, monkeypatch):
+    monkeypatch.setattr(email, "MESSAGES_PER_CONNECTION", 3)
+    two = _notifications(1, to=["b@example.org", "c@example.org"])
+    with email.keep_alive():
+        _send_all(two + _notifications(1))  # three messages: exactly the cap
+    assert _connections(smtp_server.wait_for(3)) == 1
+
+
+def test_kept_connection_is_replaced_before_an_alert_would_pass_the_cap(
     smtp_server, monkeypatch
 ):
     monkeypatch.setattr(email, "MESSAGES_PER_CONNECTION", 3)
-    one, two = (
-        _notifications(1),
-        _notifications(1, to=["b@example.org", "c@example.org"]),
-    )
+    two = _notifications(1, to=["b@example.org", "c@example.org"])
     with email.keep_alive():
-        _send_all(one + one)  # two messages: room for one more
-        _send_all(two)  # two more would make four
+        _send_all(_notifications(1) + two)  # one, then two at once: still fits
+        _send_all(_notifications(1))  # a fourth would pass it
     mails = smtp_server.wait_for(4)
-    assert [_connections(mails[:2]), _connections(mails[2:])] == [1, 1]
+    assert _connections(mails[:3]) == 1
     assert _connections(mails) == 2
 
 
