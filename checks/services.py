@@ -278,15 +278,17 @@ def _ping_sql(vendor: str) -> dict[str, str]:
         # A multi-row insert: "(%s, ...)" once per ping follows.
         "insert_pings": _insert_sql(Ping, _PING_INSERT_FIELDS).rsplit(" VALUES ", 1)[0]
         + " VALUES ",
-        "prune": _prune_sql(),
+        "prune": _prune_sql(vendor),
     }
 
 
-def _prune_sql() -> str:
+def _prune_sql(vendor: str) -> str:
     """Delete a check's pings beyond its owner's log limit (as prune_pings does).
 
     Values: the check's id, its n_pings, its project's id, settings.PING_LOG_LIMIT
-    (for an owner without a profile). Served by the (owner, n) unique index.
+    (for an owner without a profile). Served by the (owner, n) unique index. On
+    PostgreSQL, rows the hourly prune holds are skipped, not waited for: the ping
+    holds its check's lock meanwhile, and the hourly prune deletes them anyway.
     """
 
     def column(model: type[Model], name: str) -> str:
@@ -300,10 +302,16 @@ def _prune_sql() -> str:
         f"ON {pr}.{column(Profile, 'user')} = {p}.{column(Project, 'owner')} "
         f"WHERE {p}.id = %s"
     )
-    return (
-        f"DELETE FROM {_qn(Ping._meta.db_table)} "  # noqa: S608
-        f"WHERE {column(Ping, 'owner')} = %s "
+    table = _qn(Ping._meta.db_table)
+    old = (
+        f"{column(Ping, 'owner')} = %s "
         f"AND {column(Ping, 'n')} <= %s - COALESCE(({limit}), %s)"
+    )
+    if vendor != "postgresql":
+        return f"DELETE FROM {table} WHERE {old}"  # noqa: S608
+    return (
+        f"DELETE FROM {table} WHERE id IN "  # noqa: S608
+        f"(SELECT id FROM {table} WHERE {old} FOR UPDATE SKIP LOCKED)"
     )
 
 

@@ -27,6 +27,7 @@ from hcserver.wsgi import django_application
 from tests.checks.test_ping import terminate_backend
 from tests.checks.test_ping_handler import call
 from tests.factories import CheckFactory, ProjectFactory
+from tests.locks import Held
 
 # ping_many runs its own transactions, and GroupCommit's threads their own
 # connections: these tests commit for real.
@@ -209,6 +210,18 @@ def test_ping_many_prunes_to_the_owners_own_log_limit():
     assert [n for n, _ in stored(check)] == [98, 99, 100]
 
 
+def test_ping_many_prune_skips_rows_the_hourly_prune_holds(settings):
+    settings.PING_LOG_LIMIT = 2
+    check = with_pings(99, 97, 98, 99)
+    # Without the skip, the ping would wait for the lock's 10 s, then delete n=97.
+    lock = Held(Ping.objects.get(owner=check, n=97), timeout=10)
+    try:
+        services.ping_many([by_code(check)])  # n = 100: prunes
+        assert [n for n, _ in stored(check)] == [97, 99, 100]
+    finally:
+        lock.release()
+
+
 # Pings a job might send; each is applied the same way alone or in a batch.
 PINGS = st.sampled_from(
     [
@@ -256,29 +269,6 @@ def test_a_batch_leaves_what_the_same_pings_one_by_one_leave(pings, post_only):
 
 
 # --- GroupCommit: batches from threads ---------------------------------------------
-
-
-class Held:
-    """A check's row locked by another connection until release()."""
-
-    def __init__(self, check: Check) -> None:
-        self.check = check
-        self.locked = threading.Event()
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._hold)
-        self.thread.start()
-        assert self.locked.wait(10)
-
-    def _hold(self) -> None:
-        with transaction.atomic():
-            Check.objects.select_for_update().get(pk=self.check.pk)
-            self.locked.set()
-            self.done.wait(30)
-        connections.close_all()
-
-    def release(self) -> None:
-        self.done.set()
-        self.thread.join(10)
 
 
 def in_thread(work, results: list) -> threading.Thread:

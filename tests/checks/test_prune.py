@@ -1,12 +1,10 @@
 """Housekeeping: old pings, flips and notifications are pruned on a schedule."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connections, transaction
 from django.utils import timezone
 
 from checks import services, tasks
@@ -18,6 +16,7 @@ from tests.factories import (
     PingFactory,
     ProfileFactory,
 )
+from tests.locks import Held
 
 pytestmark = pytest.mark.django_db
 
@@ -76,27 +75,12 @@ def test_prune_skips_pings_another_transaction_holds(settings):
     settings.PING_LOG_LIMIT = 1
     check = CheckFactory()
     _pings(check, 3)
-    held = Ping.objects.get(owner=check, n=1)
-    locked, done = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        try:
-            with transaction.atomic():
-                Ping.objects.select_for_update().get(pk=held.pk)
-                locked.set()
-                done.wait(10)
-        finally:
-            connections.close_all()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
+    lock = Held(Ping.objects.get(owner=check, n=1), timeout=10)
     try:
-        assert locked.wait(10)
         assert services.prune_old_pings() == 1
         assert sorted(Ping.objects.values_list("n", flat=True)) == [1, 3]
     finally:
-        done.set()
-        holder.join(10)
+        lock.release()
 
 
 def test_prune_deletes_processed_flips_past_retention(settings):
