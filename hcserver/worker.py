@@ -10,14 +10,15 @@ half the runs, with a third fewer pings/s than 4/4.
 
 This worker deals connections out instead. Each process publishes how many
 connections it holds in a table shared by the processes gunicorn forks, from the
-moment it starts serving. When the socket turns readable, a process takes as many
-waiting connections as keep it at most one above the process that holds fewest
-(`share`, TAKE_MAX at most), or none if it is already above that, and leaves the
-rest in the listen queue for the others. Then
-it leaves the socket alone for ACCEPT_PAUSE, which gives its count time to catch up
-and the other processes time to take their share. A process that has been held back
-for ACCEPT_WAIT_MAX takes a connection anyway, so a stalled process never stops the
-others; a process leaves the table when it stops serving.
+moment it starts serving, and updates it as it accepts a connection (before the
+connection's protocol starts) and as one closes. When the socket turns readable, a
+process takes as many waiting connections as keep it at most one above the process
+that holds fewest (`share`, TAKE_MAX at most), or none if it is already there, and
+leaves the rest in the listen queue for the others. Then it leaves the socket alone
+for ACCEPT_PAUSE, which gives the other processes time to take their share. A
+process that has been held back for ACCEPT_WAIT_MAX takes a connection anyway, so a
+stalled process never stops the others; a process leaves the table when it stops
+serving. bench/accept_split.py counts how connections opened together fall out.
 
 One process takes at most TAKE_MAX connections per turn of ACCEPT_PAUSE (the event
 loop's timers have a resolution of about 1 ms): some two thousand new connections
@@ -53,11 +54,11 @@ LOCK_WAIT = 0.01
 
 def share(mine: int, others: list[int]) -> int:
     """How many waiting connections a process holding `mine` takes, when the other
-    processes hold `others`: up to one more than the fewest (counts lag behind
-    accepts a little, so two at a time at most), none if it is above that."""
+    processes hold `others`: as many as leave it one above the fewest (TAKE_MAX at
+    most), none if it is there already."""
     if not others:
         return TAKE_MAX
-    return max(0, min(min(others) + 2 - mine, TAKE_MAX))
+    return max(0, min(min(others) + 1 - mine, TAKE_MAX))
 
 
 class ConnectionTable:
@@ -148,6 +149,15 @@ class SharingLoop(asyncio.SelectorEventLoop):
         self.slot: int | None = None
         self.held_back_since: float | None = None
         self.last_look = 0.0
+        # Connections accepted whose protocol has not started yet (held() counts
+        # them from then on).
+        self.starting = 0
+
+    def publish(self) -> None:
+        """Put what this process holds in the table, as soon as it changes: the
+        others decide on it, and this process's next turn may be long in coming."""
+        if self.slot is not None:
+            self.table.publish(self.slot, self.held() + self.starting)
 
     def _accept_connection(  # type: ignore[override]
         self,
@@ -166,6 +176,7 @@ class SharingLoop(asyncio.SelectorEventLoop):
             super()._accept_connection(  # type: ignore[misc]
                 protocol_factory, sock, sslcontext, server, take, *args
             )
+            self.publish()
             if self._selector.get_map().get(fd) is None:  # type: ignore[attr-defined]
                 return  # out of file descriptors: asyncio watches again later
         # Stop watching the socket meanwhile: it stays readable while connections
@@ -173,6 +184,18 @@ class SharingLoop(asyncio.SelectorEventLoop):
         self._remove_reader(fd)  # type: ignore[attr-defined]
         accept = (protocol_factory, sock, sslcontext, server, backlog, *args)
         self.call_later(ACCEPT_PAUSE, self._watch_again, accept)
+
+    def _accept_connection2(self, *args: Any, **kwargs: Any) -> Any:
+        # Called at once for each connection accepted; the protocol starts later.
+        self.starting += 1
+        return self._started(super()._accept_connection2(*args, **kwargs))  # type: ignore[misc]
+
+    async def _started(self, accept: Any) -> None:
+        try:
+            await accept  # ends after the protocol's connection_made
+        finally:
+            self.starting -= 1
+            self.publish()
 
     def turn(self) -> int:
         """How many waiting connections this process takes now."""
@@ -184,7 +207,7 @@ class SharingLoop(asyncio.SelectorEventLoop):
             self.slot = self.table.claim(os.getpid())
             if self.slot is None:
                 return 1
-        held = self.held()
+        held = self.held() + self.starting
         self.table.publish(self.slot, held)
         take = share(held, self.table.others(self.slot))
         if take:
@@ -226,6 +249,20 @@ class SharingLoop(asyncio.SelectorEventLoop):
 class Worker(ASGIWorker):
     """gunicorn's asgi worker on a SharingLoop (on asyncio's own loop with
     `reuse_port`, where the kernel deals connections out)."""
+
+    _nr_conns = 0
+
+    @property
+    def nr_conns(self) -> int:
+        return self._nr_conns
+
+    @nr_conns.setter
+    def nr_conns(self, value: int) -> None:
+        # gunicorn counts each connection in and out here: the table follows.
+        self._nr_conns = value
+        loop = getattr(self, "loop", None)
+        if isinstance(loop, SharingLoop):
+            loop.publish()
 
     def _setup_event_loop(self) -> None:
         if self.cfg.reuse_port:

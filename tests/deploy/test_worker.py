@@ -1,6 +1,7 @@
 """hcserver/worker.py: the web role's gunicorn worker deals connections out between
 its processes."""
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -18,22 +19,22 @@ from hcserver.worker import ConnectionTable, SharingLoop, share
     ("mine", "others", "takes"),
     [
         (5, [], 2),
-        (0, [0, 3], 2),
+        (0, [0, 3], 1),
         (0, [7], 2),
-        (1, [0, 3], 1),
-        (2, [0, 3], 0),
+        (1, [0, 3], 0),
         (4, [2], 0),
     ],
     ids=[
         "alone: two at a time",
-        "as many as the fewest: up to one more",
+        "as many as the fewest: one more",
         "far behind: still two at a time",
-        "one more than the fewest: one more still",
-        "two more: none",
+        "one more than the fewest: none",
         "further ahead: none",
     ],
 )
-def test_a_process_takes_up_to_one_connection_more_than_the_fewest(mine, others, takes):
+def test_a_process_takes_connections_up_to_one_more_than_the_fewest(
+    mine, others, takes
+):
     assert share(mine, others) == takes
 
 
@@ -108,7 +109,7 @@ def two_workers(tmp_path):
                 "2",
                 "--bind",
                 f"127.0.0.1:{port}",
-                "tests.deploy.hello_asgi:app",
+                "bench.hello_asgi:app",
             ],
             cwd=ROOT,
             env=role_env(),
@@ -194,3 +195,66 @@ def test_a_process_that_stops_serving_leaves_the_table(loop_beside_a_lighter_pro
         listening.listen()
         loop._stop_serving(listening)
     assert table.others(table.claim(os.getppid())) == []
+
+
+class Counted(asyncio.Protocol):
+    """A protocol counting its connections in and out, as gunicorn's does."""
+
+    held = 0
+
+    def connection_made(self, transport) -> None:
+        Counted.held += 1
+
+    def connection_lost(self, exc) -> None:
+        Counted.held -= 1
+
+
+@pytest.fixture
+def serving_loop():
+    """A SharingLoop beside another process holding 5, its listening socket, and a
+    client connection waiting to be accepted."""
+    table = ConnectionTable(slots=4)
+    table.publish(table.claim(os.getppid()), 5)
+    Counted.held = 0
+    loop = SharingLoop(lambda: Counted.held, table)
+    loop.slot = table.claim(os.getpid())
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        listening.setblocking(False)
+        with socket.create_connection(listening.getsockname()) as client:
+            yield loop, table, listening, client
+            loop.run_until_complete(asyncio.sleep(0.01))  # what was accepted starts
+    loop.close()
+
+
+def mine_in(table: ConnectionTable) -> list[int]:
+    return table.others(table.claim(os.getppid()))
+
+
+def test_an_accepted_connection_is_in_the_table_before_its_protocol_starts(
+    serving_loop,
+):
+    loop, table, listening, _ = serving_loop
+    loop._accept_connection(Counted, listening)
+    assert Counted.held == 0  # the protocol starts at the loop's next turns
+    assert mine_in(table) == [1]
+
+
+def test_a_started_connection_is_counted_once(serving_loop):
+    loop, table, listening, _ = serving_loop
+    loop._accept_connection(Counted, listening)
+    loop.run_until_complete(asyncio.sleep(0.01))
+    assert Counted.held == 1
+    assert mine_in(table) == [1]
+
+
+def test_a_closed_connection_leaves_the_table_at_once(serving_loop):
+    loop, table, _, _ = serving_loop
+    web = object.__new__(worker.Worker)  # gunicorn's counting, without its process
+    web.loop = loop
+    loop.held = lambda: web.nr_conns
+    web.nr_conns = 3
+    assert mine_in(table) == [3]
+    web.nr_conns -= 1
+    assert mine_in(table) == [2]

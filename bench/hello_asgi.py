@@ -1,4 +1,5 @@
-"""A minimal ASGI application for tests of the gunicorn worker (hcserver/worker.py)."""
+"""A minimal ASGI application: the gunicorn worker's tests (tests/deploy/test_worker.py)
+and bench/accept_split.py serve it."""
 
 
 async def app(scope, receive, send):
