@@ -258,10 +258,13 @@ class Worker(ASGIWorker):
 
     @nr_conns.setter
     def nr_conns(self, value: int) -> None:
-        # gunicorn counts each connection in and out here: the table follows.
+        # gunicorn counts each connection in and out here. The table follows the
+        # closes; a connection coming in is published when accepted and again when
+        # its accept ends (here, it would count twice: also as still starting).
+        closed = value < self._nr_conns
         self._nr_conns = value
         loop = getattr(self, "loop", None)
-        if isinstance(loop, SharingLoop):
+        if closed and isinstance(loop, SharingLoop):
             loop.publish()
 
     def _setup_event_loop(self) -> None:

@@ -255,6 +255,17 @@ def test_a_closed_connection_leaves_the_table_at_once(serving_loop):
     web.loop = loop
     loop.held = lambda: web.nr_conns
     web.nr_conns = 3
-    assert mine_in(table) == [3]
+    loop.publish()
     web.nr_conns -= 1
     assert mine_in(table) == [2]
+
+
+def test_a_connection_starting_is_not_counted_twice(serving_loop):
+    loop, table, _, _ = serving_loop
+    web = object.__new__(worker.Worker)
+    web.loop = loop
+    loop.held = lambda: web.nr_conns
+    loop.starting = 1  # accepted and published: 1
+    loop.publish()
+    web.nr_conns += 1  # its protocol starts; its accept has not ended yet
+    assert mine_in(table) == [1]
