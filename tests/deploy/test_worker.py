@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -209,6 +210,16 @@ class Counted(asyncio.Protocol):
         Counted.held -= 1
 
 
+def run_briefly(loop: asyncio.AbstractEventLoop) -> None:
+    """Let `loop` run what is scheduled, on a thread of its own: this one may have a
+    running loop already (Playwright's, from the browser tests)."""
+    runner = threading.Thread(
+        target=lambda: loop.run_until_complete(asyncio.sleep(0.01))
+    )
+    runner.start()
+    runner.join(30)
+
+
 @pytest.fixture
 def serving_loop():
     """A SharingLoop beside another process holding 5, its listening socket, and a
@@ -224,7 +235,7 @@ def serving_loop():
         listening.setblocking(False)
         with socket.create_connection(listening.getsockname()) as client:
             yield loop, table, listening, client
-            loop.run_until_complete(asyncio.sleep(0.01))  # what was accepted starts
+            run_briefly(loop)  # what was accepted starts
     loop.close()
 
 
@@ -244,7 +255,7 @@ def test_an_accepted_connection_is_in_the_table_before_its_protocol_starts(
 def test_a_started_connection_is_counted_once(serving_loop):
     loop, table, listening, _ = serving_loop
     loop._accept_connection(Counted, listening)
-    loop.run_until_complete(asyncio.sleep(0.01))
+    run_briefly(loop)
     assert Counted.held == 1
     assert mine_in(table) == [1]
 
