@@ -185,17 +185,32 @@ class SharingLoop(asyncio.SelectorEventLoop):
         accept = (protocol_factory, sock, sslcontext, server, backlog, *args)
         self.call_later(ACCEPT_PAUSE, self._watch_again, accept)
 
-    def _accept_connection2(self, *args: Any, **kwargs: Any) -> Any:
-        # Called at once for each connection accepted; the protocol starts later.
-        self.starting += 1
-        return self._started(super()._accept_connection2(*args, **kwargs))  # type: ignore[misc]
+    def _accept_connection2(
+        self, protocol_factory: Callable[[], Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        # Called at once for each connection accepted; its protocol starts later.
+        starting = _Starting(self)
 
-    async def _started(self, accept: Any) -> None:
+        def counted_protocol() -> Any:
+            protocol = protocol_factory()
+            made = protocol.connection_made
+
+            def connection_made(transport: Any) -> None:
+                starting.end()  # held() counts it from here (gunicorn's nr_conns)
+                made(transport)
+
+            protocol.connection_made = connection_made
+            return protocol
+
+        accept = super()._accept_connection2(counted_protocol, *args, **kwargs)  # type: ignore[misc]
+        return self._started(accept, starting)
+
+    async def _started(self, accept: Any, starting: _Starting) -> None:
         try:
-            await accept  # ends after the protocol's connection_made
+            await accept
         finally:
-            self.starting -= 1
-            self.publish()
+            if starting.end():  # it never started: asyncio dropped it
+                self.publish()
 
     def turn(self) -> int:
         """How many waiting connections this process takes now."""
@@ -246,6 +261,24 @@ class SharingLoop(asyncio.SelectorEventLoop):
             self.slot = None
 
 
+class _Starting:
+    """One accepted connection in its loop's `starting` count, until its protocol
+    starts or asyncio gives it up."""
+
+    def __init__(self, loop: SharingLoop) -> None:
+        self.loop = loop
+        self.pending = True
+        loop.starting += 1
+
+    def end(self) -> bool:
+        """Take it out of the count; False if it was already."""
+        if not self.pending:
+            return False
+        self.pending = False
+        self.loop.starting -= 1
+        return True
+
+
 class Worker(ASGIWorker):
     """gunicorn's asgi worker on a SharingLoop (on asyncio's own loop with
     `reuse_port`, where the kernel deals connections out)."""
@@ -258,13 +291,11 @@ class Worker(ASGIWorker):
 
     @nr_conns.setter
     def nr_conns(self, value: int) -> None:
-        # gunicorn counts each connection in and out here. The table follows the
-        # closes; a connection coming in is published when accepted and again when
-        # its accept ends (here, it would count twice: also as still starting).
-        closed = value < self._nr_conns
+        # gunicorn counts each connection in (as its protocol starts, when it
+        # leaves the loop's `starting`) and out here: the table follows.
         self._nr_conns = value
         loop = getattr(self, "loop", None)
-        if closed and isinstance(loop, SharingLoop):
+        if isinstance(loop, SharingLoop):
             loop.publish()
 
     def _setup_event_loop(self) -> None:
