@@ -206,6 +206,8 @@ class SharingLoop(asyncio.SelectorEventLoop):
         return self._started(accept, starting)
 
     async def _started(self, accept: Any, starting: _Starting) -> None:
+        # A task cancelled before its first step (at shutdown, after leave()) never
+        # gets here: its count no longer matters then.
         try:
             await accept
         finally:
