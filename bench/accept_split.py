@@ -16,19 +16,67 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench.ping import connections_per_worker
 from bench.processes import ROOT, free_port, role_env, wait_for
 
-REQUEST = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
-ANSWER_END = b"\r\n\r\nOK"
+
+@contextlib.contextmanager
+def hello_gunicorn(workers: int, log: Path) -> Iterator[tuple[int, int]]:
+    """gunicorn with `workers` processes of the web role's worker class serving
+    bench/hello_asgi.py, logging to `log`: (master pid, port)."""
+    port = free_port()
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--worker-class",
+                "hcserver.worker.Worker",
+                "--workers",
+                str(workers),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "bench.hello_asgi:app",
+            ],
+            cwd=ROOT,
+            env=role_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(
+            lambda: log.read_text().count("ASGI server listening") == workers,
+            30,
+            f"{workers} gunicorn workers",
+        )
+        yield server.pid, port
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def ask(connection: socket.socket) -> bytes:
+    """One request to bench/hello_asgi.py on a kept-alive connection; its answer."""
+    connection.sendall(b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n")
+    connection.settimeout(30)
+    answer = b""
+    while not answer.endswith(b"\r\n\r\nOK"):
+        part = connection.recv(4096)
+        if not part:
+            raise ConnectionError(f"connection closed after {answer!r}")
+        answer += part
+    return answer
 
 
 def _load(port: int, opened: threading.Barrier, stop: threading.Event) -> None:
@@ -36,13 +84,7 @@ def _load(port: int, opened: threading.Barrier, stop: threading.Event) -> None:
     opened.wait()
     with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
         while not stop.is_set():
-            connection.sendall(REQUEST)
-            answer = b""
-            while not answer.endswith(ANSWER_END):
-                part = connection.recv(4096)
-                if not part:
-                    return
-                answer += part
+            ask(connection)
 
 
 def one_round(master: int, port: int, connections: int, settle: float) -> list[int]:
@@ -71,43 +113,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--settle", type=float, default=0.5, help="seconds")
     args = parser.parse_args()
-    port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "gunicorn.log"
-        with log.open("w") as out:
-            server = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "--worker-class",
-                    "hcserver.worker.Worker",
-                    "--workers",
-                    str(args.workers),
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "bench.hello_asgi:app",
-                ],
-                cwd=ROOT,
-                env=role_env(),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            wait_for(
-                lambda: log.read_text().count("ASGI server listening") == args.workers,
-                30,
-                f"{args.workers} gunicorn workers",
-            )
-            splits = collections.Counter(
-                "/".join(
-                    map(str, one_round(server.pid, port, args.connections, args.settle))
-                )
-                for _ in range(args.rounds)
-            )
-        finally:
-            server.terminate()
-            server.wait(30)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        hello_gunicorn(args.workers, Path(tmp) / "gunicorn.log") as (master, port),
+    ):
+        splits = collections.Counter(
+            "/".join(map(str, one_round(master, port, args.connections, args.settle)))
+            for _ in range(args.rounds)
+        )
     print(
         f"{args.connections} connections opened together on {args.workers} processes, "
         f"{args.rounds} rounds"

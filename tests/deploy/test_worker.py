@@ -10,8 +10,8 @@ import threading
 
 import pytest
 
+from bench.accept_split import ask, hello_gunicorn
 from bench.ping import connections_per_worker
-from bench.processes import ROOT, free_port, role_env, wait_for
 from hcserver import worker
 from hcserver.worker import ConnectionTable, SharingLoop, share
 
@@ -96,48 +96,8 @@ def test_a_released_slot_is_not_among_the_others():
 @pytest.fixture
 def two_workers(tmp_path):
     """gunicorn with two hcserver.worker.Worker processes: (master pid, port)."""
-    port = free_port()
-    log = tmp_path / "gunicorn.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(  # noqa: S603 - our own command line
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--worker-class",
-                "hcserver.worker.Worker",
-                "--workers",
-                "2",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "bench.hello_asgi:app",
-            ],
-            cwd=ROOT,
-            env=role_env(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_for(
-            lambda: log.read_text().count("ASGI server listening") == 2,
-            30,
-            "two gunicorn workers",
-        )
-        yield server.pid, port
-    finally:
-        server.terminate()
-        server.wait(30)
-
-
-def get(connection: socket.socket) -> bytes:
-    connection.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
-    connection.settimeout(30)
-    answer = b""
-    while not answer.endswith(b"\r\n\r\nOK"):
-        part = connection.recv(4096)
-        assert part, f"connection closed after {answer!r}"
-        answer += part
-    return answer
+    with hello_gunicorn(2, tmp_path / "gunicorn.log") as server:
+        yield server
 
 
 @pytest.mark.slow
@@ -145,11 +105,11 @@ def test_keep_alive_connections_opened_together_are_dealt_out(two_workers):
     master, port = two_workers
     # One connection first: both processes take their place in the table.
     with socket.create_connection(("127.0.0.1", port)) as first:
-        get(first)
+        ask(first)
     together = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
     try:
         for connection in together:
-            get(connection)
+            ask(connection)
         held = connections_per_worker(master, port)
     finally:
         for connection in together:
