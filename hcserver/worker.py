@@ -149,15 +149,19 @@ class SharingLoop(asyncio.SelectorEventLoop):
         self.slot: int | None = None
         self.held_back_since: float | None = None
         self.last_look = 0.0
-        # Connections accepted whose protocol has not started yet (held() counts
-        # them from then on).
-        self.starting = 0
+        # Connections accepted whose protocol has not started yet, one token each
+        # (held() counts them from then on).
+        self.starting: set[object] = set()
+
+    def holding(self) -> int:
+        """The connections this process has: served, and accepted but starting."""
+        return self.held() + len(self.starting)
 
     def publish(self) -> None:
         """Put what this process holds in the table, as soon as it changes: the
         others decide on it, and this process's next turn may be long in coming."""
         if self.slot is not None:
-            self.table.publish(self.slot, self.held() + self.starting)
+            self.table.publish(self.slot, self.holding())
 
     def _accept_connection(  # type: ignore[override]
         self,
@@ -189,29 +193,31 @@ class SharingLoop(asyncio.SelectorEventLoop):
         self, protocol_factory: Callable[[], Any], *args: Any, **kwargs: Any
     ) -> Any:
         # Called at once for each connection accepted; its protocol starts later.
-        starting = _Starting(self)
+        token = object()
+        self.starting.add(token)
 
         def counted_protocol() -> Any:
             protocol = protocol_factory()
             made = protocol.connection_made
 
             def connection_made(transport: Any) -> None:
-                starting.end()  # held() counts it from here (gunicorn's nr_conns)
+                self.starting.discard(token)  # held() counts it from here
                 made(transport)
 
             protocol.connection_made = connection_made
             return protocol
 
         accept = super()._accept_connection2(counted_protocol, *args, **kwargs)  # type: ignore[misc]
-        return self._started(accept, starting)
+        return self._started(accept, token)
 
-    async def _started(self, accept: Any, starting: _Starting) -> None:
+    async def _started(self, accept: Any, token: object) -> None:
         # A task cancelled before its first step (at shutdown, after leave()) never
         # gets here: its count no longer matters then.
         try:
             await accept
         finally:
-            if starting.end():  # it never started: asyncio dropped it
+            if token in self.starting:  # it never started: asyncio dropped it
+                self.starting.discard(token)
                 self.publish()
 
     def turn(self) -> int:
@@ -224,7 +230,7 @@ class SharingLoop(asyncio.SelectorEventLoop):
             self.slot = self.table.claim(os.getpid())
             if self.slot is None:
                 return 1
-        held = self.held() + self.starting
+        held = self.holding()
         self.table.publish(self.slot, held)
         take = share(held, self.table.others(self.slot))
         if take:
@@ -261,24 +267,6 @@ class SharingLoop(asyncio.SelectorEventLoop):
         if self.slot is not None:
             self.table.release(self.slot, os.getpid())
             self.slot = None
-
-
-class _Starting:
-    """One accepted connection in its loop's `starting` count, until its protocol
-    starts or asyncio gives it up."""
-
-    def __init__(self, loop: SharingLoop) -> None:
-        self.loop = loop
-        self.pending = True
-        loop.starting += 1
-
-    def end(self) -> bool:
-        """Take it out of the count; False if it was already."""
-        if not self.pending:
-            return False
-        self.pending = False
-        self.loop.starting -= 1
-        return True
 
 
 class Worker(ASGIWorker):
