@@ -303,15 +303,15 @@ def _prune_sql(vendor: str) -> str:
         f"WHERE {p}.id = %s"
     )
     table = _qn(Ping._meta.db_table)
-    old = (
+    beyond = (
         f"{column(Ping, 'owner')} = %s "
         f"AND {column(Ping, 'n')} <= %s - COALESCE(({limit}), %s)"
     )
     if vendor != "postgresql":
-        return f"DELETE FROM {table} WHERE {old}"  # noqa: S608
+        return f"DELETE FROM {table} WHERE {beyond}"  # noqa: S608
     return (
         f"DELETE FROM {table} WHERE id IN "  # noqa: S608
-        f"(SELECT id FROM {table} WHERE {old} FOR UPDATE SKIP LOCKED)"
+        f"(SELECT id FROM {table} WHERE {beyond} FOR UPDATE SKIP LOCKED)"
     )
 
 
