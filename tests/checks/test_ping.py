@@ -710,6 +710,16 @@ def test_log_stays_in_query_budget(client, django_assert_num_queries):
         client.post(f"/ping/{check.code}/log", b"some output", "text/plain")
 
 
+def test_hundredth_ping_prunes_within_the_query_budget(
+    client, django_assert_num_queries
+):
+    check = CheckFactory(status=Status.UP, last_ping=ago(hours=1), n_pings=99)
+    # SAVEPOINT, SELECT, UPDATE check, INSERT ping, DELETE pings, RELEASE SAVEPOINT;
+    # on PostgreSQL the DELETE goes in the writes' statement string.
+    with django_assert_num_queries(budget(sqlite=6, postgresql=4)):
+        client.get(f"/ping/{check.code}")
+
+
 def test_exit_status_stays_in_query_budget(client, django_assert_num_queries):
     check = CheckFactory(status=Status.UP, last_ping=ago(hours=1))
     with django_assert_num_queries(budget(sqlite=5, postgresql=4)):
